@@ -1,0 +1,45 @@
+# The template's own commands. A fresh machine needs only these two: `make demo` and `make test`.
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV := $(CURDIR)/.venv
+PYTHON := $(VENV)/bin/python
+BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+DEMO_DIR := build/demo
+DEMO := $(DEMO_DIR)/tumor-classifier
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test test-fast docs docs-serve clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(VENV)/.installed ## the template's development environment (.venv), shared by every baked project
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PYTHON) || $(BASE_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PYTHON) -m pip install --quiet --group dev
+	touch $@
+
+demo: venv ## bake a project with the defaults into build/demo, install it and run its whole pipeline
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	$(MAKE) -C $(DEMO) setup VENV=$(VENV)
+	$(MAKE) -C $(DEMO) pipeline VENV=$(VENV)
+	@echo
+	@echo "The baked project is in $(DEMO). Next: cd $(DEMO) && make help"
+
+test: venv ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+
+test-fast: venv ## the fast tier only (structure, rendering, hooks): under a minute
+	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
+	$(VENV)/bin/mkdocs serve
+
+clean: ## remove build outputs (not .venv)
+	rm -rf build site .pytest_cache

@@ -1,0 +1,103 @@
+"""A baked project under test, and the named option combinations every tier uses."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+VENV = Path(sys.prefix)  # the one shared environment every baked project installs into
+
+# Each combination is baked once; together they cover every value of every option (cycling the others).
+COMBINATIONS = {
+    "defaults": {},
+    "f1-proprietary-no-notebook-gpu": {
+        "project_name": "Churn Risk Scorer Extended Edition",
+        "python_version": "3.12",
+        "primary_metric": "f1",
+        "open_source_license": "Proprietary",
+        "include_notebook": False,
+        "gpu_runner_labels": "self-hosted, linux, gpu-a100",
+        "mlflow_tracking_uri": "https://mlflow.example.com",
+        "container_registry": "registry.example.com:5000/ml/team",
+        "retrain_cron": "30 2 1,15 * *",
+    },
+    "accuracy-apache-py313": {
+        "project_name": "Fraud Flag",
+        "github_owner": "Acme-Labs",
+        "python_version": "3.13",
+        "primary_metric": "accuracy",
+        "open_source_license": "Apache-2.0",
+    },
+}
+# The slow tier runs combinations whose Python matches this machine's shared environment.
+SLOW = ["defaults", "slow-non-default"]
+COMBINATIONS["slow-non-default"] = {
+    "project_name": "Tumour Screen",
+    "primary_metric": "f1",
+    "open_source_license": "Proprietary",
+    "include_notebook": False,
+    "gpu_runner_labels": "gpu",
+}
+
+
+def params(names=None):
+    return [pytest.param(name, id=name) for name in (names or COMBINATIONS)]
+
+
+@dataclass
+class BakedProject:
+    path: Path
+    context: dict
+
+    @property
+    def package(self) -> str:
+        return self.context["package"]
+
+    def has_file(self, relative: str) -> bool:
+        return (self.path / relative).is_file()
+
+    def files(self) -> set[str]:
+        return {
+            str(path.relative_to(self.path))
+            for path in self.path.rglob("*")
+            if path.is_file() and ".git" not in path.relative_to(self.path).parts
+        }
+
+    def run(self, *command: str, check: bool = True, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:
+        completed = subprocess.run(
+            command,
+            cwd=self.path,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and completed.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(command)} exited {completed.returncode} in {self.path}\n"
+                f"--- stdout ---\n{completed.stdout[-6000:]}\n--- stderr ---\n{completed.stderr[-6000:]}"
+            )
+        return completed
+
+    def make(self, *targets: str, check: bool = True, **variables: str) -> subprocess.CompletedProcess:
+        assignments = [f"{key}={value}" for key, value in {"VENV": str(VENV), **variables}.items()]
+        return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
+
+    def install(self) -> None:
+        self.make("setup")
+
+    def run_tests(self, *pytest_args: str) -> subprocess.CompletedProcess:
+        return self.run(str(VENV / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args)
+
+
+def bake(output_dir: Path, name: str) -> BakedProject:
+    extra = COMBINATIONS[name]
+    path = Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(output_dir)))
+    context = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
+    return BakedProject(path=path, context=context)

@@ -1,0 +1,165 @@
+"""Fast tier: what each option combination bakes, rendered completely, parseable and lint-clean."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from cookiecutter.main import cookiecutter
+
+from tests.baked import COMBINATIONS, TEMPLATE, VENV, params
+
+COMMON = [
+    ".cookiecutter.json",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+    "README.md",
+    "configs/data.yaml",
+    "configs/evaluate.yaml",
+    "configs/model.yaml",
+    "configs/tracking.yaml",
+    "configs/train.yaml",
+    "pyproject.toml",
+    "tests/conftest.py",
+    "tests/data/__init__.py",
+    "tests/data/test_contract.py",
+    "tests/data/test_split.py",
+    "tests/model/__init__.py",
+    "tests/model/test_model.py",
+    "tests/model/test_training.py",
+    "tests/unit/__init__.py",
+    "tests/unit/test_config.py",
+]
+MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "metrics", "model", "schema", "tracking"]
+MODULES += ["train", "validate"]
+
+
+def expected_files(context: dict) -> set[str]:
+    files = set(COMMON) | {f"src/{context['package']}/{module}.py" for module in MODULES}
+    if context["open_source_license"] != "Proprietary":
+        files.add("LICENSE")
+    if context["include_notebook"]:
+        files.add("notebooks/explore.ipynb")
+    return files
+
+
+def test_combinations_cover_every_option_value():
+    choices = {key: value for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
+    for key, values in choices.items():
+        if isinstance(values, list):
+            covered = {combo.get(key, values[0]) for combo in COMBINATIONS.values()}
+            assert covered == set(values), f"{key}: no combination bakes {set(values) - covered}"
+        elif isinstance(values, bool):
+            assert {combo.get(key, values) for combo in COMBINATIONS.values()} == {True, False}, key
+
+
+@pytest.mark.parametrize("name", params())
+def test_exact_file_set(baked, name):
+    project = baked(name)
+    assert project.files() == expected_files(project.context)
+
+
+@pytest.mark.parametrize("name", params())
+def test_no_jinja_survives_rendering(baked, name):
+    project = baked(name)
+    leftovers = []
+    for relative in sorted(project.files()):
+        text = (project.path / relative).read_text()
+        # GitHub's own ${{ ... }} expressions are meant to survive.
+        text = re.sub(r"\$\{\{.*?\}\}", "", text)
+        for marker in (r"\{\{-?\s*cookiecutter", r"\{%", r"%\}", r"\{\{\s*_"):
+            if re.search(marker, text):
+                leftovers.append(f"{relative}: {marker}")
+    assert not leftovers
+
+
+@pytest.mark.parametrize("name", params())
+def test_every_data_file_parses(baked, name):
+    project = baked(name)
+    for relative in project.files():
+        path = project.path / relative
+        if path.suffix in {".yml", ".yaml"}:
+            assert yaml.safe_load(path.read_text()) is not None, relative
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix in {".json", ".ipynb"}:
+            json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("name", params())
+def test_baked_code_is_lint_clean_and_formatted(baked, name):
+    project = baked(name)
+    ruff = str(Path(sys.prefix) / "bin" / "ruff")
+    project.run(ruff, "check", "--no-cache", ".")
+    project.run(ruff, "format", "--check", "--no-cache", ".")
+
+
+@pytest.mark.parametrize("name", params())
+def test_answers_flow_into_the_project(baked, name):
+    project = baked(name)
+    context = project.context
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == context["project"] == project.path.name
+    assert pyproject["project"]["requires-python"] == f">={context['python_version']}"
+    assert pyproject["project"]["scripts"][context["package"]] == f"{context['package']}.cli:main"
+    evaluate = yaml.safe_load((project.path / "configs/evaluate.yaml").read_text())
+    assert evaluate["primary_metric"] == context["primary_metric"]
+    tracking = yaml.safe_load((project.path / "configs/tracking.yaml").read_text())
+    assert tracking["tracking_uri"] == context["mlflow_tracking_uri"]
+    workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    assert any(step.get("with", {}).get("python-version") == context["python_version"] for step in steps)
+
+
+def test_derived_names(baked):
+    context = baked("f1-proprietary-no-notebook-gpu").context
+    assert context["project"] == "churn-risk-scorer-extended-edition"
+    assert context["package"] == "churn_risk_scorer_extended_edition"
+    assert baked("accuracy-apache-py313").context["container_registry"] == "ghcr.io/acme-labs"
+
+
+def test_replay_file_bakes_the_same_project(baked, tmp_path):
+    project = baked("f1-proprietary-no-notebook-gpu")
+    again = Path(
+        cookiecutter(str(TEMPLATE), replay=str(project.path / ".cookiecutter.json"), output_dir=str(tmp_path))
+    )
+    assert {path: (again / path).read_bytes() for path in project.files()} == {
+        path: (project.path / path).read_bytes() for path in project.files()
+    }
+
+
+def test_baked_project_is_a_git_repository_with_staged_files(baked):
+    project = baked("defaults")
+    staged = project.run("git", "diff", "--cached", "--name-only").stdout.split()
+    assert set(staged) == project.files()
+
+
+def test_make_help_lists_every_pipeline_step(baked):
+    listed = baked("defaults").run("make", "help").stdout
+    names = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    assert {"setup", "data", "validate", "train", "evaluate", "test", "lint", "pipeline"} <= names
+
+
+def test_workflows_use_only_make_targets_that_exist(baked):
+    project = baked("defaults")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (project.path / "Makefile").read_text(), re.MULTILINE))
+    for workflow in (project.path / ".github/workflows").glob("*.yml"):
+        for step in (step for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job["steps"]):
+            for called in re.findall(r"\bmake\s+([a-z][a-z-]*)", step.get("run", "")):
+                assert called in targets, f"{workflow.name} calls `make {called}`, which the Makefile lacks"
+
+
+def test_baked_workflows_match_github_schema(baked):
+    project = baked("defaults")
+    workflows = [str(path) for path in (project.path / ".github/workflows").glob("*.yml")]
+    subprocess.run(
+        [str(VENV / "bin" / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+        check=True,
+        capture_output=True,
+    )

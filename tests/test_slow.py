@@ -1,0 +1,76 @@
+"""Slow tier: bake, install into the shared environment, run the project's own tests, lint and pipeline."""
+
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from tests.baked import SLOW, params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def installed(baked):
+    """Bake and `make setup` each slow combination once (into the one shared environment)."""
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            project = baked(name)
+            project.install()
+            done[name] = project
+        return done[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", params(SLOW))
+def test_project_tests_pass(installed, name):
+    installed(name).make("test")
+
+
+@pytest.mark.parametrize("name", params(SLOW))
+def test_lint_passes_right_after_baking(installed, name):
+    project = installed(name)
+    project.make("lint")
+    assert project.run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip() in {"", None} or not (
+        project.run("git", "diff", "--name-only").stdout.strip()
+    ), "pre-commit changed files right after baking"
+
+
+@pytest.mark.parametrize("name", params(SLOW))
+def test_pipeline_runs_end_to_end_and_meets_the_accuracy_floor(installed, name):
+    project = installed(name)
+    completed = project.make("pipeline")
+    metrics = json.loads((project.path / "reports" / "metrics.json").read_text())
+    assert metrics["primary_metric"] == project.context["primary_metric"]
+    assert metrics["metrics"]["accuracy"] >= 0.95, metrics
+    assert "accuracy" in completed.stdout and "mlflow.db" in completed.stdout
+
+
+def _runs(project) -> int:
+    with sqlite3.connect(project.path / "mlflow.db") as db:
+        return db.execute("select count(*) from runs").fetchone()[0]
+
+
+def test_train_refuses_a_file_that_breaks_the_contract(installed):
+    project = installed("defaults")
+    project.make("pipeline")  # a trained model and a store to compare against
+    raw = project.path / "data" / "raw" / "breast_cancer.csv"
+    good = raw.read_text()
+    runs_before = _runs(project)
+    frame = pd.read_csv(raw)
+    frame.loc[3, "mean_radius"] = -1.0
+    frame["target"] = frame["target"].astype(float)
+    frame.loc[10, "target"] = float("nan")
+    frame.drop(columns=["worst_area"]).to_csv(raw, index=False)
+    try:
+        completed = project.make("train", check=False)
+        assert completed.returncode != 0
+        for named in ("breast_cancer.csv", "mean_radius", "target", "worst_area"):
+            assert named in completed.stderr, completed.stderr
+        assert _runs(project) == runs_before, "no training run may start on invalid data"
+    finally:
+        raw.write_text(good)

@@ -1,0 +1,130 @@
+"""One command line for every step: `python -m {{ cookiecutter.package }} <step>` (the Makefile calls these)."""
+
+import argparse
+import logging
+import re
+import sys
+import warnings
+
+from . import config
+from .validate import ContractError
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .data import write_bundled_data
+
+    path = Path(args.output or config.require(config.load("data"), "raw", "data"))
+    if args.keep_existing and path.exists():
+        print(f"{path} exists: keeping it")
+        return 0
+    write_bundled_data(path)
+    print(f"wrote the bundled breast-cancer table to {path} (replace it with your own data, same columns)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .data import save_splits, split
+    from .validate import load_valid
+
+    data_cfg = config.load("data")
+    source = args.file or config.require(data_cfg, "raw", "data")
+    frame = load_valid(source)
+    print(f"{source}: {len(frame)} rows x {frame.shape[1]} columns pass the data contract")
+    if args.no_split:
+        return 0
+    parts = split(
+        frame,
+        config.require(data_cfg, "val_fraction", "data"),
+        config.require(data_cfg, "test_fraction", "data"),
+        config.require(data_cfg, "seed", "data"),
+    )
+    directory = config.require(data_cfg, "splits_dir", "data")
+    save_splits(parts, directory, source)
+    sizes = ", ".join(f"{name} {len(part)}" for name, part in parts.items())
+    print(f"saved the split to {directory}/ ({sizes}); every later step reads these rows")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    result = train(args.overrides)
+    if result is not None:
+        print(f"trained: MLflow run {result['run_id']}, model {result['model_uri']}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    result = evaluate(args.run_id)
+    width = max(map(len, result["metrics"]))
+    print(f"test split ({result['rows']} rows), model {result['model_uri']}:")
+    for name, value in result["metrics"].items():
+        marker = "  <- primary" if name == result["primary_metric"] else ""
+        print(f"  {name:<{width}}  {value:.4f}{marker}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog=__package__, description=sys.modules[__package__].__doc__)
+    steps = root.add_subparsers(dest="step", required=True)
+
+    step = steps.add_parser("data", help="write the bundled example data where configs/data.yaml expects it")
+    step.add_argument("--output", help="where to write the CSV (default: data.raw in configs/data.yaml)")
+    step.add_argument("--keep-existing", action="store_true", help="do nothing if the file is already there")
+    step.set_defaults(run=cmd_data)
+
+    step = steps.add_parser("validate", help="check the data against the contract, then save the split")
+    step.add_argument("file", nargs="?", help="CSV file to check (default: data.raw in configs/data.yaml)")
+    step.add_argument("--no-split", action="store_true", help="only check the file; do not write the split")
+    step.set_defaults(run=cmd_validate)
+
+    step = steps.add_parser("train", help="train on the saved split and log the run to MLflow")
+    step.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="override configs, e.g. train.trainer.max_epochs=3"
+    )
+    step.set_defaults(run=cmd_train)
+
+    step = steps.add_parser("evaluate", help="score the last trained model on the test split")
+    step.add_argument("--run-id", help="MLflow run to evaluate (default: the last training run)")
+    step.set_defaults(run=cmd_evaluate)
+    return root
+
+
+# Library notices that say nothing about this project's data or model; everything else is shown.
+QUIET = [
+    "The specified dataset source can be interpreted in multiple ways",  # mlflow.data, local CSV paths
+    "Hint: Inferred schema contains integer column",  # the label column of a logged dataset
+    "Only registered checks may be serialized",  # pandera: the has-rows check is code, not data
+    "`isinstance(treespec, LeafSpec)` is deprecated",  # lightning on torch 2.13
+    "try installing [litlogger]",  # lightning's advertisement
+]
+
+
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(message in record.getMessage() for message in QUIET)
+
+
+def quiet_library_notices() -> None:
+    for message in QUIET:
+        warnings.filterwarnings("ignore", message=f".*{re.escape(message)}")
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_Quiet())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    quiet_library_notices()
+    try:
+        return args.run(args)
+    except (ContractError, config.ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The LightningModule: an MLP over the contract's features, with input normalisation built in."""
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MetricCollection, SumMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+
+
+def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
+    # "macro" F1 and AUROC: the rarer class counts as much as the common one.
+    return MetricCollection(
+        {
+            "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+            "f1": MulticlassF1Score(num_classes, average="macro"),
+            "roc_auc": MulticlassAUROC(num_classes, average="macro"),
+        },
+        prefix=prefix,
+    )
+
+
+class Classifier(L.LightningModule):
+    def __init__(
+        self,
+        num_features: int,
+        num_classes: int = 2,
+        hidden_sizes: Sequence[int] = (64, 32),
+        dropout: float = 0.1,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-4,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        # Normalisation lives in the model so the saved model takes raw features, as the contract defines them.
+        self.register_buffer("feature_mean", torch.zeros(num_features))
+        self.register_buffer("feature_scale", torch.ones(num_features))
+        layers: list[nn.Module] = []
+        width = num_features
+        for hidden in hidden_sizes:
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden
+        layers.append(nn.Linear(width, num_classes))
+        self.net = nn.Sequential(*layers)
+        self.loss = nn.CrossEntropyLoss()
+        self.val_metrics = classification_metrics(num_classes, "val_")
+        # Rows seen in validation, summed over all processes: proves the metrics are synced under DDP.
+        self.val_rows = SumMetric()
+
+    def set_normalisation(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
+        self.feature_mean.copy_(mean)
+        self.feature_scale.copy_(scale)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits for each class."""
+        return self.net((features - self.feature_mean) / self.feature_scale)
+
+    def training_step(self, batch, batch_idx):
+        features, labels = batch
+        loss = self.loss(self(features), labels)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        features, labels = batch
+        logits = self(features)
+        self.log("val_loss", self.loss(logits, labels), on_step=False, on_epoch=True, sync_dist=True)
+        # Logging the metric objects lets torchmetrics sync their state across processes and reset per epoch.
+        self.val_metrics.update(logits.float().softmax(dim=-1), labels)
+        self.log_dict(self.val_metrics, on_step=False, on_epoch=True)
+        self.val_rows.update(torch.tensor(float(len(labels)), device=self.device))
+        self.log("val_rows", self.val_rows, on_step=False, on_epoch=True)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+        )
+
+
+class Probabilities(nn.Module):
+    """What is saved and served: raw features in, class probabilities out."""
+
+    def __init__(self, classifier: nn.Module):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.classifier(features), dim=-1)

@@ -1,0 +1,122 @@
+"""Train the classifier with Lightning and record everything needed to reproduce it in MLflow."""
+
+import tempfile
+from pathlib import Path
+
+import lightning as L
+import mlflow
+import mlflow.data
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.utilities import rank_zero_only
+from mlflow.models import infer_signature
+
+from . import config, tracking
+from .data import TabularDataModule, check_split_current, file_sha256, load_split
+from .model import Classifier, Probabilities
+from .schema import CLASSES, FEATURES, LABEL, SCHEMA
+
+
+def resolve_precision(precision: str) -> str:
+    """'auto' means bf16-mixed on a GPU that supports it and full precision everywhere else."""
+    if precision != "auto":
+        return precision
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def flatten(settings: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def train(overrides: list[str] | None = None) -> dict | None:
+    """Fit, then (on rank 0 only) log the best model and its lineage. Returns the run's record on rank 0."""
+    settings = config.override({name: config.load(name) for name in ("data", "model", "train")}, list(overrides or []))
+    data_cfg, model_cfg, train_cfg = settings["data"], settings["model"], settings["train"]
+    tracking_cfg = tracking.settings()
+    L.seed_everything(config.require(train_cfg, "seed", "train"), workers=True)
+
+    splits_dir = config.require(data_cfg, "splits_dir", "data")
+    check_split_current(splits_dir, config.require(data_cfg, "raw", "data"))
+    datamodule = TabularDataModule(splits_dir, **train_cfg.get("datamodule", {}))
+    model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES), **model_cfg)
+    model.set_normalisation(*datamodule.feature_statistics())
+
+    trainer_cfg = dict(config.require(train_cfg, "trainer", "train"))
+    trainer_cfg["precision"] = resolve_precision(str(trainer_cfg.get("precision", "auto")))
+    # Only rank 0 talks to MLflow (two processes creating one sqlite store race each other); the other
+    # ranks still compute and sync every metric. ModelCheckpoint broadcasts rank 0's directory to them.
+    logger, run_id = False, "rank-nonzero"
+    if rank_zero_only.rank == 0:
+        logger = MLFlowLogger(
+            experiment_name=config.require(tracking_cfg, "experiment", "tracking"),
+            tracking_uri=tracking_cfg["tracking_uri"],
+            artifact_location=tracking.artifact_location(tracking_cfg),
+            log_model=False,
+        )
+        run_id = logger.run_id
+    checkpoint = ModelCheckpoint(
+        dirpath=str(Path(train_cfg.get("checkpoint_dir", "artifacts/checkpoints")) / run_id),
+        **train_cfg.get("checkpoint", {}),
+    )
+    stopping = EarlyStopping(**train_cfg.get("early_stopping", {}))
+    trainer = L.Trainer(logger=logger, callbacks=[checkpoint, stopping], **trainer_cfg)
+    if logger:
+        params = flatten({"train": train_cfg, "data": data_cfg}) | {"trainer.precision": trainer_cfg["precision"]}
+        logger.log_hyperparams(params)
+    trainer.fit(model, datamodule=datamodule)
+    if not trainer.is_global_zero:
+        return None
+    best = Classifier.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    return log_lineage(best, run_id, data_cfg, trainer)
+
+
+def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Trainer) -> dict:
+    """Log the model (signature + input example), the contract, data hashes and the commit to the run."""
+    splits_dir = Path(data_cfg["splits_dir"])
+    train_frame = load_split(splits_dir, "train")
+    served = Probabilities(best).eval()
+    example = np.array(train_frame[FEATURES].head(5), dtype=np.float32)  # a writable copy for torch
+    with torch.no_grad():
+        signature = infer_signature(example, served(torch.tensor(example)).numpy())
+    commit, dirty = tracking.git_commit()
+    with mlflow.start_run(run_id=run_id):
+        mlflow.set_tags(
+            {
+                "mlflow.source.git.commit": commit,
+                "git.dirty": str(dirty).lower(),
+                "data.source": data_cfg["raw"],
+                "data.source.sha256": file_sha256(data_cfg["raw"]),
+                "data.train.sha256": file_sha256(splits_dir / "train.csv"),
+                "device": str(trainer.strategy.root_device),
+                "stopped_epoch": str(trainer.current_epoch),
+            }
+        )
+        for name in ("train", "val", "test"):
+            frame = train_frame if name == "train" else load_split(splits_dir, name)
+            dataset = mlflow.data.from_pandas(frame, source=str(splits_dir / f"{name}.csv"), targets=LABEL, name=name)
+            mlflow.log_input(dataset, context={"train": "training", "val": "validation", "test": "testing"}[name])
+        with tempfile.TemporaryDirectory() as scratch:
+            contract = Path(scratch) / "contract.yaml"
+            contract.write_text(SCHEMA.to_yaml())
+            mlflow.log_artifact(str(contract), artifact_path="contract")
+        mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
+        info = mlflow.pytorch.log_model(
+            served,
+            name="model",
+            signature=signature,
+            input_example=example,
+            # Explicit requirements: the saved program needs only torch and mlflow to load.
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}"],
+        )
+    tracking.record_last_run(run_id, info.model_uri)
+    return {"run_id": run_id, "model_uri": info.model_uri}

@@ -1,0 +1,88 @@
+"""Check a table against the data contract and report every failure, not just the first."""
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+
+from .schema import Contract
+
+# Failure cases that only repeat what a failed coercion already said about the same value.
+_ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
+
+
+class ContractError(ValueError):
+    """The data broke the contract; the message is a table of every failure and what to do about it."""
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise ContractError(
+            f"{path}: no such file. Run `make data` for the bundled data or point configs/data.yaml at yours."
+        )
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ContractError(f"{path}: the file is empty (no header, no rows).") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ContractError(f"{path}: not a readable CSV file ({error}).") from None
+
+
+def _summarise(failures: pd.DataFrame) -> pd.DataFrame:
+    failures = failures.copy()
+    failures["column"] = failures["column"].where(failures["schema_context"] != "DataFrameSchema", None)
+    failures["what"] = failures.apply(_describe, axis=1)
+    coerced = set(failures.loc[failures["check"].map(str).str.startswith("coerce_dtype"), "column"])
+    echo = failures["column"].isin(coerced) & failures["check"].map(str).str.startswith(_ECHO_CHECKS)
+    failures = failures[~echo]
+    # CSV line numbers: line 1 is the header, so data row i is on line i + 2.
+    row_numbers = pd.to_numeric(failures["index"], errors="coerce")
+    failures["line"] = row_numbers.map(lambda i: "" if pd.isna(i) else str(int(i) + 2))
+    rows = []
+    for (column, what), group in failures.groupby(["column", "what"], dropna=False, sort=False):
+        values = group["failure_case"].map(str).drop_duplicates().head(3).tolist()
+        lines = [line for line in group["line"] if line]
+        rows.append(
+            {
+                "column": column if isinstance(column, str) else "(table)",
+                "problem": what,
+                "count": len(group),
+                "values": ", ".join(values) if lines else "",
+                "lines": ", ".join(lines[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _describe(failure: pd.Series) -> str:
+    check = str(failure["check"])
+    if check == "column_in_dataframe":
+        return f"column '{failure['failure_case']}' is missing"
+    if check == "column_in_schema":
+        return f"column '{failure['failure_case']}' is not in the contract"
+    if check == "not_nullable":
+        return "empty value (NaN) where one is required"
+    if check.startswith("coerce_dtype"):
+        return f"value is not of type {check.split('(', 1)[1].rstrip(')')}"
+    return check
+
+
+def validate_frame(frame: pd.DataFrame, source: str | Path) -> pd.DataFrame:
+    """Return the frame coerced to the contract's dtypes, or raise ContractError naming every failure."""
+    try:
+        return Contract.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        table = _summarise(errors.failure_cases)
+        message = (
+            f"{source} breaks the data contract ({len(table)} problem(s); {Contract.__module__}.Contract):\n\n"
+            f"{table.to_string(index=False)}\n\n"
+            "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
+            f"change the contract in {Contract.__module__.replace('.', '/')}.py and retrain."
+        )
+        raise ContractError(message) from None
+
+
+def load_valid(path: str | Path) -> pd.DataFrame:
+    """Read a CSV file and validate it: the only way the pipeline reads data."""
+    return validate_frame(read_table(path), path)

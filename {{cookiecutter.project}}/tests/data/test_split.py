@@ -1,0 +1,54 @@
+"""The split is deterministic, disjoint, stratified and saved so every step sees the same rows."""
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }} import config
+from {{ cookiecutter.package }}.data import SPLITS, load_split, split
+from {{ cookiecutter.package }}.schema import LABEL
+
+
+@pytest.fixture
+def data_cfg(workspace):
+    return config.load("data")
+
+
+def test_split_sizes_follow_the_configured_fractions(bundled, data_cfg):
+    parts = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+    assert sum(len(part) for part in parts.values()) == len(bundled)
+    assert len(parts["test"]) == pytest.approx(len(bundled) * data_cfg["test_fraction"], abs=1)
+    assert len(parts["val"]) == pytest.approx(len(bundled) * data_cfg["val_fraction"], abs=1)
+
+
+def test_no_row_is_in_two_splits(bundled, data_cfg):
+    parts = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+    indices = [set(part.index) for part in parts.values()]
+    assert not (indices[0] & indices[1] or indices[0] & indices[2] or indices[1] & indices[2])
+
+
+def test_same_seed_same_split_other_seed_other_split(bundled, data_cfg):
+    first = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], 7)
+    again = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], 7)
+    other = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], 8)
+    assert all(first[name].index.equals(again[name].index) for name in SPLITS)
+    assert not first["test"].index.equals(other["test"].index)
+
+
+def test_split_keeps_the_class_balance(bundled, data_cfg):
+    parts = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+    overall = bundled[LABEL].mean()
+    for part in parts.values():
+        assert part[LABEL].mean() == pytest.approx(overall, abs=0.03)
+
+
+def test_saved_split_reads_back_the_same_rows(splits, bundled, data_cfg):
+    parts = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+    for name in SPLITS:
+        saved = load_split(splits, name)
+        pd.testing.assert_frame_equal(saved, parts[name], check_names=False, check_dtype=False)
+
+
+@pytest.mark.parametrize(("val", "test"), [(0.0, 0.2), (0.5, 0.5), (0.2, 1.2)])
+def test_impossible_fractions_are_refused(bundled, val, test):
+    with pytest.raises(ValueError, match="fraction"):
+        split(bundled, val, test, 0)

@@ -1,0 +1,39 @@
+"""Configuration: overrides, clear errors, and no silent fallback to a store MLflow refuses."""
+
+import pytest
+
+from {{ cookiecutter.package }} import config, tracking
+
+
+def test_override_sets_nested_values_parsed_as_yaml():
+    settings = {"train": {"trainer": {"max_epochs": 200}}}
+    config.override(settings, ["train.trainer.max_epochs=3", "train.trainer.devices=[0, 1]", "model.dropout=0.5"])
+    assert settings == {"train": {"trainer": {"max_epochs": 3, "devices": [0, 1]}}, "model": {"dropout": 0.5}}
+
+
+@pytest.mark.parametrize("bad", ["max_epochs", "=3"])
+def test_override_without_a_key_is_refused(bad):
+    with pytest.raises(config.ConfigError, match=r"key\.path=value"):
+        config.override({}, [bad])
+
+
+def test_missing_config_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(config.ConfigError, match=r"configs/train\.yaml"):
+        config.load("train")
+
+
+def test_missing_setting_is_named():
+    with pytest.raises(config.ConfigError, match="missing setting 'seed'"):
+        config.require({}, "seed", "train")
+
+
+def test_file_store_uri_is_refused(workspace, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "./mlruns")
+    with pytest.raises(config.ConfigError, match="sqlite"):
+        tracking.settings()
+
+
+def test_environment_overrides_the_configured_store(workspace, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert tracking.settings()["tracking_uri"] == "sqlite:///elsewhere.db"
