@@ -10,7 +10,7 @@ DEMO_DIR := build/demo
 DEMO := $(DEMO_DIR)/tumor-classifier
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast docs docs-serve clean
+.PHONY: help venv demo test test-fast docs docs-serve bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,7 +33,16 @@ demo: venv ## bake a project with the defaults into build/demo, install it and r
 
 test: venv ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory docs
+
+docs: venv ## build the docs site (strict: a broken link fails)
 	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+
+bench: venv ## training throughput: the baked Lightning loop vs a hand-written PyTorch loop
+	rm -rf build/bench
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench .
+	$(MAKE) -C build/bench/tumor-classifier setup data validate VENV=$(VENV)
+	$(PYTHON) bench/train_throughput.py --project build/bench/tumor-classifier
 
 test-fast: venv ## the fast tier only (structure, rendering, hooks): under a minute
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)

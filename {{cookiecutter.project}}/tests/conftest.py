@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 import torch
@@ -19,7 +20,9 @@ def workspace(tmp_path, monkeypatch) -> Path:
     shutil.copytree(PROJECT_ROOT / "configs", tmp_path / "configs")
     monkeypatch.chdir(tmp_path)
     # Never touch the store configured for real runs (it may be a team server).
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)  # an earlier test's mlflow.set_tracking_uri would win over the variable
     write_bundled_data(config.load("data")["raw"])
     return tmp_path
 

@@ -6,7 +6,7 @@ import re
 import sys
 import warnings
 
-from . import config
+from . import config, tracking
 from .validate import ContractError
 
 
@@ -65,6 +65,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, value in result["metrics"].items():
         marker = "  <- primary" if name == result["primary_metric"] else ""
         print(f"  {name:<{width}}  {value:.4f}{marker}")
+    store = tracking.settings()["tracking_uri"]
+    print(f"metrics:  {config.load('evaluate')['metrics_file']}")
+    print(f"model:    {result['model_uri']} (MLflow run {result['run_id']})")
+    print(f"tracking: {store}" + (f"  (browse: mlflow ui --backend-store-uri {store})" if "sqlite" in store else ""))
     return 0
 
 
