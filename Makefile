@@ -23,11 +23,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet --group dev
 	touch $@
 
-demo: venv ## bake a project with the defaults into build/demo, install it and run its whole pipeline
+demo: venv ## bake a project with the defaults into build/demo, install it (its own .venv) and run its pipeline
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
-	$(MAKE) -C $(DEMO) setup VENV=$(VENV)
-	$(MAKE) -C $(DEMO) pipeline VENV=$(VENV)
+	$(MAKE) -C $(DEMO) setup
+	$(MAKE) -C $(DEMO) pipeline
 	@echo
 	@echo "The baked project is in $(DEMO). Next: cd $(DEMO) && make help"
 

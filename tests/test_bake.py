@@ -22,6 +22,7 @@ COMMON = [
     "README.md",
     "configs/data.yaml",
     "configs/evaluate.yaml",
+    "configs/gate.yaml",
     "configs/model.yaml",
     "configs/tracking.yaml",
     "configs/train.yaml",
@@ -31,13 +32,14 @@ COMMON = [
     "tests/data/test_contract.py",
     "tests/data/test_split.py",
     "tests/model/__init__.py",
+    "tests/model/test_gate.py",
     "tests/model/test_model.py",
     "tests/model/test_training.py",
     "tests/unit/__init__.py",
     "tests/unit/test_config.py",
 ]
-MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "metrics", "model", "schema", "tracking"]
-MODULES += ["train", "validate"]
+MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "gate", "metrics", "model", "registry"]
+MODULES += ["report", "schema", "tracking", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:
@@ -108,8 +110,9 @@ def test_answers_flow_into_the_project(baked, name):
     assert pyproject["project"]["name"] == context["project"] == project.path.name
     assert pyproject["project"]["requires-python"] == f">={context['python_version']}"
     assert pyproject["project"]["scripts"][context["package"]] == f"{context['package']}.cli:main"
-    evaluate = yaml.safe_load((project.path / "configs/evaluate.yaml").read_text())
-    assert evaluate["primary_metric"] == context["primary_metric"]
+    for name in ("evaluate", "gate"):
+        settings = yaml.safe_load((project.path / f"configs/{name}.yaml").read_text())
+        assert settings["primary_metric"] == context["primary_metric"], name
     tracking = yaml.safe_load((project.path / "configs/tracking.yaml").read_text())
     assert tracking["tracking_uri"] == context["mlflow_tracking_uri"]
     workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
@@ -126,9 +129,7 @@ def test_derived_names(baked):
 
 def test_replay_file_bakes_the_same_project(baked, tmp_path):
     project = baked("f1-proprietary-no-notebook-gpu")
-    again = Path(
-        cookiecutter(str(TEMPLATE), replay=str(project.path / ".cookiecutter.json"), output_dir=str(tmp_path))
-    )
+    again = Path(cookiecutter(str(TEMPLATE), replay=str(project.path / ".cookiecutter.json"), output_dir=str(tmp_path)))
     assert {path: (again / path).read_bytes() for path in project.files()} == {
         path: (project.path / path).read_bytes() for path in project.files()
     }
@@ -143,7 +144,8 @@ def test_baked_project_is_a_git_repository_with_staged_files(baked):
 def test_make_help_lists_every_pipeline_step(baked):
     listed = baked("defaults").run("make", "help").stdout
     names = {line.split()[0] for line in listed.splitlines() if line.strip()}
-    assert {"setup", "data", "validate", "train", "evaluate", "test", "lint", "pipeline"} <= names
+    assert {"setup", "data", "validate", "train", "evaluate", "gate", "report", "promote", "test", "lint"} <= names
+    assert "pipeline" in names
 
 
 def test_workflows_use_only_make_targets_that_exist(baked):

@@ -48,6 +48,21 @@ def test_pipeline_runs_end_to_end_and_meets_the_accuracy_floor(installed, name):
     assert "accuracy" in completed.stdout and "mlflow.db" in completed.stdout
 
 
+def test_second_pipeline_gates_against_the_promoted_first_model(installed):
+    project = installed("defaults")
+    project.make("pipeline")
+    first = json.loads((project.path / "reports" / "gate.json").read_text())
+    project.make("promote", ENV="production")
+    project.make("pipeline")
+    second = json.loads((project.path / "reports" / "gate.json").read_text())
+    assert second["verdict"] == "passed"
+    champion = second["contenders"]["champion"]["description"]
+    assert champion.startswith(f"version {first['registered_version']} (@production")
+    assert second["registered_version"] == str(int(first["registered_version"]) + 1)
+    summary = (project.path / "reports" / "summary.md").read_text()
+    assert "Δ vs champion" in summary and "@staging" in summary
+
+
 def _runs(project) -> int:
     with sqlite3.connect(project.path / "mlflow.db") as db:
         return db.execute("select count(*) from runs").fetchone()[0]

@@ -6,6 +6,8 @@ import re
 import sys
 import warnings
 
+from mlflow.exceptions import MlflowException
+
 from . import config, tracking
 from .validate import ContractError
 
@@ -72,6 +74,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from .gate import FAILED, gate
+
+    result = gate()
+    for rule in result["rules"]:
+        line = f"  {rule['status']:<7} {rule['name']:<9} {rule['requirement']}: {rule['observed']}"
+        print(line + (f"\n          {rule['detail']}" if rule["detail"] else ""))
+    if result["verdict"] == FAILED:
+        failed = ", ".join(rule["name"] for rule in result["rules"] if rule["status"] == FAILED)
+        print(f"gate FAILED ({failed}): nothing registered, no alias moved", file=sys.stderr)
+        return 1
+    print(f"gate passed: {result['model_name']} version {result['registered_version']} is now @staging")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report
+
+    print(f"wrote {report()} (and its plots beside it)")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from .registry import model_name, promote
+
+    version = promote(args.environment)
+    print(f"{model_name()} version {version} is now @{args.environment}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog=__package__, description=sys.modules[__package__].__doc__)
     steps = root.add_subparsers(dest="step", required=True)
@@ -95,6 +127,16 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("evaluate", help="score the last trained model on the test split")
     step.add_argument("--run-id", help="MLflow run to evaluate (default: the last training run)")
     step.set_defaults(run=cmd_evaluate)
+
+    step = steps.add_parser("gate", help="challenger vs baseline vs @production; on a pass register it as @staging")
+    step.set_defaults(run=cmd_gate)
+
+    step = steps.add_parser("report", help="write reports/summary.md and its plots from the gate's result")
+    step.set_defaults(run=cmd_report)
+
+    step = steps.add_parser("promote", help="move an environment's alias (production takes @staging's version)")
+    step.add_argument("environment", help="the alias to move, e.g. production")
+    step.set_defaults(run=cmd_promote)
     return root
 
 
@@ -118,6 +160,8 @@ def quiet_library_notices() -> None:
         warnings.filterwarnings("ignore", message=f".*{re.escape(message)}")
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_Quiet())
+    # The gate prints its own verdict per rule; MLflow's "validating..." lines only repeat it.
+    logging.getLogger("mlflow.models.evaluation.validation").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_library_notices()
     try:
         return args.run(args)
-    except (ContractError, config.ConfigError, FileNotFoundError, ValueError) as error:
+    except (ContractError, config.ConfigError, FileNotFoundError, ValueError, MlflowException) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

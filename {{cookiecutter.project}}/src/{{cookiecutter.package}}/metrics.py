@@ -6,17 +6,22 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_
 from .schema import CLASSES
 
 
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    predicted = probabilities.argmax(axis=1)
+def _roc_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
     if len(CLASSES) == 2:
-        roc_auc = roc_auc_score(labels, probabilities[:, 1])
-    else:
-        roc_auc = roc_auc_score(labels, probabilities, multi_class="ovr", average="macro")
-    return {
-        "accuracy": float(accuracy_score(labels, predicted)),
-        "f1": float(f1_score(labels, predicted, average="macro")),
-        "roc_auc": float(roc_auc),
-    }
+        return float(roc_auc_score(labels, probabilities[:, 1]))
+    return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro", labels=range(len(CLASSES))))
+
+
+METRICS = {
+    "accuracy": lambda labels, probabilities: float(accuracy_score(labels, probabilities.argmax(axis=1))),
+    # Macro F1: the rarer class counts as much as the common one.
+    "f1": lambda labels, probabilities: float(f1_score(labels, probabilities.argmax(axis=1), average="macro")),
+    "roc_auc": _roc_auc,
+}
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    return {name: score(labels, probabilities) for name, score in METRICS.items()}
 
 
 def confusion(labels: np.ndarray, probabilities: np.ndarray) -> list[list[int]]:

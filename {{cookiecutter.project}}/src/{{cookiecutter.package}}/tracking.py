@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def settings() -> dict:
     tracking = config.load("tracking")
     # MLFLOW_TRACKING_URI wins so that CI and a team server need no file edits.
     uri = os.environ.get("MLFLOW_TRACKING_URI") or config.require(tracking, "tracking_uri", "tracking")
-    if not uri.startswith(("sqlite:", "postgresql", "mysql", "http:", "https:", "databricks")):
+    if not re.match(r"(sqlite|postgresql|mysql|https?|databricks)(\+\w+)?:", uri):
         raise config.ConfigError(
             f"tracking_uri {uri!r}: use sqlite:///<file> or a server URL (MLflow refuses a ./mlruns file store)"
         )

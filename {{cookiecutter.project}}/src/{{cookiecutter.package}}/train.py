@@ -98,7 +98,7 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
                 "data.source.sha256": file_sha256(data_cfg["raw"]),
                 "data.train.sha256": file_sha256(splits_dir / "train.csv"),
                 "device": str(trainer.strategy.root_device),
-                "stopped_epoch": str(trainer.current_epoch),
+                "epochs_trained": str(trainer.current_epoch),
             }
         )
         for name in ("train", "val", "test"):

@@ -11,6 +11,14 @@ from .schema import Contract
 _ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
 
 
+_CHECK_MEANINGS = {
+    "greater_than_or_equal_to": "below the minimum",
+    "less_than_or_equal_to": "above the maximum",
+    "in_range": "outside the range",
+    "isin": "not one of",
+}
+
+
 class ContractError(ValueError):
     """The data broke the contract; the message is a table of every failure and what to do about it."""
 
@@ -35,6 +43,8 @@ def _summarise(failures: pd.DataFrame) -> pd.DataFrame:
     failures["what"] = failures.apply(_describe, axis=1)
     coerced = set(failures.loc[failures["check"].map(str).str.startswith("coerce_dtype"), "column"])
     echo = failures["column"].isin(coerced) & failures["check"].map(str).str.startswith(_ECHO_CHECKS)
+    # An empty value also fails coercion to int; "empty value" (not_nullable) says it better.
+    echo |= failures["check"].map(str).str.startswith("coerce_dtype") & failures["failure_case"].isna()
     failures = failures[~echo]
     # CSV line numbers: line 1 is the header, so data row i is on line i + 2.
     row_numbers = pd.to_numeric(failures["index"], errors="coerce")
@@ -65,6 +75,9 @@ def _describe(failure: pd.Series) -> str:
         return "empty value (NaN) where one is required"
     if check.startswith("coerce_dtype"):
         return f"value is not of type {check.split('(', 1)[1].rstrip(')')}"
+    for prefix, meaning in _CHECK_MEANINGS.items():
+        if check.startswith(prefix):
+            return f"{meaning} {check[len(prefix) :].strip('()')}"
     return check
 
 
@@ -78,7 +91,7 @@ def validate_frame(frame: pd.DataFrame, source: str | Path) -> pd.DataFrame:
             f"{source} breaks the data contract ({len(table)} problem(s); {Contract.__module__}.Contract):\n\n"
             f"{table.to_string(index=False)}\n\n"
             "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
-            f"change the contract in {Contract.__module__.replace('.', '/')}.py and retrain."
+            f"change the contract in src/{Contract.__module__.replace('.', '/')}.py and retrain."
         )
         raise ContractError(message) from None
 

@@ -1,0 +1,183 @@
+"""The metric gate: the challenger against a trivial baseline and the production champion, on one test split."""
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import mlflow
+import mlflow.pytorch
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import EvaluationResult, MetricThreshold
+from mlflow.models.evaluation.validation import ModelValidationFailedException
+from sklearn.dummy import DummyClassifier
+
+from . import config, registry, tracking
+from .data import load_split
+from .evaluate import predict_proba
+from .metrics import METRICS, classification_metrics
+from .schema import CLASSES, FEATURES, LABEL
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass
+class Contender:
+    role: str  # challenger, champion or baseline
+    description: str
+    probabilities: np.ndarray = field(repr=False)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Rule:
+    name: str
+    requirement: str
+    observed: str
+    status: str
+    detail: str = ""
+
+
+def baseline_probabilities(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """The trivial model: always the training class frequencies (majority class as its prediction)."""
+    dummy = DummyClassifier(strategy="prior").fit(train[FEATURES], train[LABEL])
+    probabilities = np.zeros((len(test), len(CLASSES)))
+    probabilities[:, dummy.classes_] = dummy.predict_proba(test[FEATURES])
+    return probabilities
+
+
+def paired_bootstrap(labels, challenger, champion, metric: str, samples: int, confidence: float, seed: int) -> dict:
+    """Confidence interval of metric(challenger) - metric(champion) over resamples of the same test rows."""
+    score = METRICS[metric]
+    rng = np.random.default_rng(seed)
+    differences = []
+    for rows in rng.integers(0, len(labels), size=(samples, len(labels))):
+        if len(np.unique(labels[rows])) < 2:
+            continue  # a resample with one class has no ROC AUC; skip it for every metric alike
+        differences.append(score(labels[rows], challenger[rows]) - score(labels[rows], champion[rows]))
+    low, high = np.quantile(differences, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    observed = score(labels, challenger) - score(labels, champion)
+    return {"difference": float(observed), "low": float(low), "high": float(high), "resamples": len(differences)}
+
+
+def mlflow_rule(name: str, requirement: str, metric: str, threshold: MetricThreshold, candidate, baseline=None) -> Rule:
+    """Judge one threshold with MLflow's own model validation."""
+    observed = f"{candidate.metrics[metric]:.4f}" + (f" vs {baseline.metrics[metric]:.4f}" if baseline else "")
+    try:
+        mlflow.validate_evaluation_results(
+            validation_thresholds={metric: threshold},
+            candidate_result=EvaluationResult(metrics=candidate.metrics, artifacts={}),
+            baseline_result=EvaluationResult(metrics=baseline.metrics, artifacts={}) if baseline else None,
+        )
+    except ModelValidationFailedException as failure:
+        return Rule(name, requirement, observed, FAILED, str(failure).strip())
+    return Rule(name, requirement, observed, PASSED)
+
+
+def champion_rule(metric: str, tolerance: float, interval: dict, confidence: float) -> Rule:
+    observed = f"{interval['difference']:+.4f} [{interval['low']:+.4f}, {interval['high']:+.4f}]"
+    requirement = f"{metric} not worse than @production by > {tolerance} ({confidence:.0%} CI of the difference)"
+    if interval["high"] < -tolerance:
+        detail = f"the whole interval lies below -{tolerance}: the challenger is worse than the champion"
+        return Rule("champion", requirement, observed, FAILED, detail)
+    if interval["low"] > 0:
+        detail = "better than the champion (the interval excludes zero)"
+    elif interval["high"] < 0:
+        detail = "worse than the champion, but within the tolerance"
+    else:
+        detail = "no difference the test split can resolve (the interval includes zero)"
+    return Rule("champion", requirement, observed, PASSED, detail)
+
+
+def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> Contender | None:
+    version = registry.version_with_alias(client, name, "production")
+    if version is None:
+        return None
+    model = mlflow.pytorch.load_model(f"models:/{name}/{version.version}")
+    description = f"version {version.version} (@production, run {version.run_id[:8]})"
+    return Contender("champion", description, predict_proba(model, test))
+
+
+def gate() -> dict:
+    """Score all three, judge the rules, and register the challenger as @staging only if every rule passes."""
+    gate_cfg, data_cfg = config.load("gate"), config.load("data")
+    metric = config.require(gate_cfg, "primary_metric", "gate")
+    if metric not in METRICS:
+        raise config.ConfigError(f"configs/gate.yaml: primary_metric {metric!r} is not one of {', '.join(METRICS)}")
+    tracking.start(tracking.settings())
+    record = tracking.last_run()
+    splits_dir = config.require(data_cfg, "splits_dir", "data")
+    train, test = load_split(splits_dir, "train"), load_split(splits_dir, "test")
+    labels = test[LABEL].to_numpy()
+    client, name = MlflowClient(), registry.model_name()
+
+    challenger_model = mlflow.pytorch.load_model(record["model_uri"])
+    challenger = Contender("challenger", f"run {record['run_id'][:8]}", predict_proba(challenger_model, test))
+    baseline = Contender("baseline", "majority class (training frequencies)", baseline_probabilities(train, test))
+    champion = load_champion(client, name, test)
+    contenders = [c for c in (challenger, champion, baseline) if c is not None]
+    for contender in contenders:
+        contender.metrics = classification_metrics(labels, contender.probabilities)
+
+    floor, margin = float(gate_cfg["floor"]), float(gate_cfg["baseline_margin"])
+    rules = [
+        mlflow_rule("floor", f"{metric} >= {floor}", metric, MetricThreshold(threshold=floor, greater_is_better=True),
+                    challenger),
+        mlflow_rule("baseline", f"{metric} >= baseline + {margin}", metric,
+                    MetricThreshold(min_absolute_change=margin, greater_is_better=True), challenger, baseline),
+    ]  # fmt: skip
+    bootstrap = dict(gate_cfg.get("bootstrap", {}))
+    interval = None
+    if champion is None:
+        detail = f"no champion: {name}@production does not exist"
+        rules.append(Rule("champion", "not worse than @production", "-", SKIPPED, detail))
+    else:
+        confidence = float(bootstrap.get("confidence", 0.95))
+        interval = paired_bootstrap(
+            labels,
+            challenger.probabilities,
+            champion.probabilities,
+            metric,
+            samples=int(bootstrap.get("samples", 2000)),
+            confidence=confidence,
+            seed=int(bootstrap.get("seed", 0)),
+        )
+        rules.append(champion_rule(metric, float(gate_cfg["champion_tolerance"]), interval, confidence))
+
+    passed = all(rule.status != FAILED for rule in rules)
+    result = {
+        "verdict": PASSED if passed else FAILED,
+        "primary_metric": metric,
+        "model_name": name,
+        "challenger_run_id": record["run_id"],
+        "challenger_model_uri": record["model_uri"],
+        "test_rows": len(test),
+        "contenders": {c.role: {"description": c.description, "metrics": c.metrics} for c in contenders},
+        "champion_difference": interval,
+        "rules": [asdict(rule) for rule in rules],
+        "registered_version": None,
+    }
+    write_predictions(gate_cfg, test, contenders)
+    with mlflow.start_run(run_id=record["run_id"]):
+        mlflow.set_tag("gate.verdict", result["verdict"])
+        mlflow.log_metrics({f"gate_{c.role}_{metric}": c.metrics[metric] for c in contenders})
+    if passed:
+        tags = {"gate": PASSED, metric: f"{challenger.metrics[metric]:.4f}"}
+        version = registry.register(client, name, record["model_uri"], record["run_id"], "staging", tags)
+        result["registered_version"] = version
+    path = Path(config.require(gate_cfg, "result_file", "gate"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def write_predictions(gate_cfg: dict, test: pd.DataFrame, contenders: list[Contender]) -> None:
+    """Per-row probabilities of every contender, for the report's plots."""
+    frame = pd.DataFrame({"source_row": test.index, LABEL: test[LABEL].to_numpy()})
+    for contender in contenders:
+        for index, name in enumerate(CLASSES):
+            frame[f"{contender.role}_{name}"] = contender.probabilities[:, index]
+    path = Path(config.require(gate_cfg, "predictions_file", "gate"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)

@@ -1,0 +1,57 @@
+"""The MLflow model registry, by alias: @staging is what passed the gate, @production what serves users."""
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from . import config, tracking
+
+PROMOTIONS = {"production": "staging"}  # target alias: the alias whose version it takes
+
+
+def model_name() -> str:
+    return config.require(config.load("tracking"), "registered_model", "tracking")
+
+
+def version_with_alias(client: MlflowClient, name: str, alias: str):
+    """The model version holding the alias, or None when there is none (or no registered model yet)."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}:
+            return None
+        raise
+
+
+def aliases(client: MlflowClient, name: str) -> dict[str, str]:
+    try:
+        return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
+    except MlflowException:
+        return {}
+
+
+def register(client: MlflowClient, name: str, model_uri: str, run_id: str, alias: str, tags: dict) -> str:
+    """Register a version and point the alias at it; on any error the new version is deleted again."""
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="Registered by the metric gate; aliases mark environments.")
+    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    try:
+        client.set_registered_model_alias(name, alias, version.version)
+    except BaseException:
+        client.delete_model_version(name, version.version)
+        raise
+    return str(version.version)
+
+
+def promote(environment: str) -> str:
+    """Move @<environment> to the version that holds the alias before it (production <- staging)."""
+    if environment not in PROMOTIONS:
+        raise ValueError(f"ENV={environment!r}: promotable environments are {', '.join(PROMOTIONS)}")
+    tracking.start(tracking.settings())
+    client, name, source = MlflowClient(), model_name(), PROMOTIONS[environment]
+    candidate = version_with_alias(client, name, source)
+    if candidate is None:
+        raise ValueError(f"model {name!r} has no @{source} version: run `make gate` (it sets @{source} on a pass)")
+    client.set_registered_model_alias(name, environment, candidate.version)
+    return str(candidate.version)

@@ -1,0 +1,148 @@
+"""The report a pull request shows: reports/summary.md (GitHub-flavoured markdown) and its plots."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure  # the object API draws to files with no display or pyplot state
+from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
+from . import config
+from .schema import CLASSES, FEATURES, LABEL
+
+ROLES = ("challenger", "champion", "baseline")
+STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
+ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
+MAX_BYTES = 60_000  # GitHub caps a comment at 65,536 characters
+
+
+def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
+    """Confusion matrix of the challenger; ROC and precision-recall curves of every contender."""
+    labels = predictions[LABEL].to_numpy()
+    positive = CLASSES[-1]
+    roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
+    made = []
+
+    figure = Figure(figsize=(4.5, 4))
+    axes = figure.subplots()
+    predicted = predictions[[f"challenger_{name}" for name in CLASSES]].to_numpy().argmax(axis=1)
+    ConfusionMatrixDisplay.from_predictions(
+        labels, predicted, labels=range(len(CLASSES)), display_labels=CLASSES, ax=axes, colorbar=False
+    )
+    axes.set_title("Challenger on the test split")
+    made.append(_save(figure, directory / "confusion_matrix.png", "Confusion matrix"))
+
+    for display, filename, title in (
+        (RocCurveDisplay, "roc_curve.png", "ROC curve"),
+        (PrecisionRecallDisplay, "pr_curve.png", "Precision-recall curve"),
+    ):
+        figure = Figure(figsize=(4.5, 4))
+        axes = figure.subplots()
+        for role in roles:
+            display.from_predictions(
+                labels, predictions[f"{role}_{positive}"], pos_label=1, name=role, ax=axes, linestyle=STYLE[role]
+            )
+        axes.set_title(f"{title} (positive class: {positive})")
+        made.append(_save(figure, directory / filename, title))
+    return made
+
+
+def _save(figure, path: Path, title: str) -> tuple[str, str]:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return title, path.name
+
+
+def _metrics_table(gate: dict) -> list[str]:
+    contenders = gate["contenders"]
+    primary = gate["primary_metric"]
+    interval = gate.get("champion_difference")
+    header = ["metric", *[role for role in ROLES if role in contenders]]
+    header += ["Δ vs baseline"] + (["Δ vs champion (CI)"] if "champion" in contenders else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric, value in contenders["challenger"]["metrics"].items():
+        name = f"**{metric}**" if metric == primary else metric
+        row = [name, *[f"{contenders[role]['metrics'][metric]:.4f}" for role in ROLES if role in contenders]]
+        row.append(f"{value - contenders['baseline']['metrics'][metric]:+.4f}")
+        if "champion" in contenders:
+            delta = f"{value - contenders['champion']['metrics'][metric]:+.4f}"
+            if metric == primary and interval:
+                delta += f" [{interval['low']:+.4f}, {interval['high']:+.4f}]"
+            row.append(delta)
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _rules_table(gate: dict) -> list[str]:
+    lines = ["| rule | requirement | observed | result |", "|---|---|---|---|"]
+    for rule in gate["rules"]:
+        detail = f"<br>{rule['detail']}" if rule["detail"] else ""
+        detail = detail.replace("\n", " ").replace("|", "\\|")
+        lines.append(
+            f"| {rule['name']} | {rule['requirement']} | {rule['observed']} | {ICON[rule['status']]} {rule['status']}"
+            f"{detail} |"
+        )
+    return lines
+
+
+def _data_section(splits_dir: Path) -> list[str]:
+    manifest = json.loads((splits_dir / "manifest.json").read_text())
+    lines = [
+        f"`{manifest['source']}` passed the data contract ({len(FEATURES)} features + `{LABEL}`; "
+        f"sha256 `{manifest['source_sha256'][:12]}`).",
+        "",
+        "| split | rows | " + " | ".join(f"share {name}" for name in CLASSES) + " |",
+        "|---|---|" + "---|" * len(CLASSES),
+    ]
+    for name, part in manifest["parts"].items():
+        counts = pd.read_csv(splits_dir / f"{name}.csv", usecols=[LABEL])[LABEL].value_counts(normalize=True)
+        shares = " | ".join(f"{counts.get(index, 0.0):.1%}" for index in range(len(CLASSES)))
+        lines.append(f"| {name} | {part['rows']} | {shares} |")
+    return lines
+
+
+def report() -> Path:
+    gate_cfg, data_cfg = config.load("gate"), config.load("data")
+    gate_path = Path(config.require(gate_cfg, "result_file", "gate"))
+    if not gate_path.is_file():
+        raise FileNotFoundError(f"{gate_path}: no gate result yet. Run `make gate` first.")
+    gate = json.loads(gate_path.read_text())
+    directory = gate_path.parent
+    predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"))
+    verdict = gate["verdict"]
+    registered = gate.get("registered_version")
+    lines = [
+        f"## {ICON[verdict]} Model gate {verdict.upper()}: `{gate['model_name']}`",
+        "",
+        f"Challenger: MLflow run `{gate['challenger_run_id']}`, scored with the champion and a trivial baseline on "
+        f"the same {gate['test_rows']} test rows. Primary metric: **{gate['primary_metric']}**.",
+        "",
+        f"Registered as version {registered} with alias `@staging`."
+        if registered
+        else "Nothing was registered and no alias moved.",
+        "",
+        "### Metrics (test split)",
+        "",
+        *[f"- **{role}**: {gate['contenders'][role]['description']}" for role in ROLES if role in gate["contenders"]],
+        "",
+        *_metrics_table(gate),
+        "",
+        "### Gate rules",
+        "",
+        *_rules_table(gate),
+        "",
+        "### Data",
+        "",
+        *_data_section(Path(config.require(data_cfg, "splits_dir", "data"))),
+        "",
+        "### Plots",
+        "",
+    ]
+    for title, filename in plots(predictions, directory):
+        lines.append(f"![{title}]({filename})")
+    text = "\n".join(lines) + "\n"
+    if len(text.encode()) > MAX_BYTES:
+        raise ValueError(f"report is {len(text.encode())} bytes; GitHub comments must stay under {MAX_BYTES}")
+    path = directory / "summary.md"
+    path.write_text(text)
+    return path

@@ -1,0 +1,111 @@
+"""The metric gate, the registry aliases it moves, and the report a pull request shows."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package }} import registry
+from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
+from {{ cookiecutter.package }}.report import report
+from {{ cookiecutter.package }}.schema import LABEL
+from {{ cookiecutter.package }}.train import train
+
+pytestmark = pytest.mark.slow
+FIT = ["train.trainer.max_epochs=40"]
+NAME = "{{ cookiecutter.project }}"
+
+
+def _aliases() -> dict:
+    return registry.aliases(MlflowClient(), NAME)
+
+
+def _versions() -> list[str]:
+    return sorted(v.version for v in MlflowClient().search_model_versions(f"name='{NAME}'"))
+
+
+def _rule(result: dict, name: str) -> dict:
+    return next(rule for rule in result["rules"] if rule["name"] == name)
+
+
+@pytest.fixture
+def champion(splits):
+    """A trained model that passed the gate and was promoted to @production."""
+    train(FIT)
+    first = gate()
+    assert first["verdict"] == PASSED, first["rules"]
+    registry.promote("production")
+    return first
+
+
+def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(splits):
+    train(FIT)
+    result = gate()
+    assert result["verdict"] == PASSED
+    assert _rule(result, "champion")["status"] == SKIPPED
+    assert "no champion" in _rule(result, "champion")["detail"]
+    assert {_rule(result, "floor")["status"], _rule(result, "baseline")["status"]} == {PASSED}
+    assert _aliases() == {"staging": result["registered_version"]}
+    saved = json.loads(Path("reports/gate.json").read_text())
+    assert saved["verdict"] == PASSED and "champion" not in saved["contenders"]
+
+
+def test_sabotaged_challenger_fails_and_moves_nothing(champion, splits):
+    before_aliases, before_versions = _aliases(), _versions()
+    train_csv = splits / "train.csv"
+    frame = pd.read_csv(train_csv, index_col="source_row")
+    frame[LABEL] = frame[LABEL].sample(frac=1.0, random_state=0).to_numpy()  # labels no longer mean anything
+    frame.to_csv(train_csv)
+    train(FIT)
+    result = gate()
+    assert result["verdict"] == FAILED
+    assert _rule(result, "floor")["status"] == FAILED
+    assert result["registered_version"] is None
+    assert _aliases() == before_aliases == {"staging": "1", "production": "1"}
+    assert _versions() == before_versions
+
+
+def test_challenger_equal_to_champion_passes_within_tolerance(champion):
+    train(FIT)  # same seed, same data, deterministic: the same model again
+    result = gate()
+    assert result["verdict"] == PASSED
+    rule = _rule(result, "champion")
+    assert rule["status"] == PASSED and "no difference" in rule["detail"]
+    assert result["champion_difference"]["low"] == result["champion_difference"]["high"] == 0.0
+    assert _aliases() == {"production": "1", "staging": "2"}
+
+
+def test_an_error_while_registering_leaves_no_half_registered_version(splits, monkeypatch):
+    train(FIT)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("registry went away")
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", broken)
+    with pytest.raises(ConnectionError):
+        gate()
+    assert _versions() == [] and _aliases() == {}
+
+
+def test_promote_without_staging_says_what_to_run(splits):
+    with pytest.raises(ValueError, match="make gate"):
+        registry.promote("production")
+    with pytest.raises(ValueError, match="promotable"):
+        registry.promote("qa")
+
+
+def test_report_reads_well_and_stays_small(champion):
+    train(FIT)
+    gate()
+    path = report()
+    text = path.read_text()
+    assert len(text.encode()) < 60_000
+    assert text.startswith("## ✅ Model gate PASSED")
+    assert "| metric | challenger | champion | baseline |" in text and "**champion**: version 1" in text
+    assert "Registered as version 2 with alias `@staging`" in text
+    for image in ("confusion_matrix.png", "roc_curve.png", "pr_curve.png"):
+        assert f"]({image})" in text
+        data = (path.parent / image).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5_000
