@@ -77,7 +77,7 @@ def mlflow_rule(name: str, requirement: str, metric: str, threshold: MetricThres
 
 def champion_rule(metric: str, tolerance: float, interval: dict, confidence: float) -> Rule:
     observed = f"{interval['difference']:+.4f} [{interval['low']:+.4f}, {interval['high']:+.4f}]"
-    requirement = f"{metric} not worse than @production by > {tolerance} ({confidence:.0%} CI of the difference)"
+    requirement = f"{metric} not worse than @production by > {tolerance} ({confidence * 100:.0f}% CI of the difference)"
     if interval["high"] < -tolerance:
         detail = f"the whole interval lies below -{tolerance}: the challenger is worse than the champion"
         return Rule("champion", requirement, observed, FAILED, detail)

@@ -96,7 +96,7 @@ def _data_section(splits_dir: Path) -> list[str]:
     ]
     for name, part in manifest["parts"].items():
         counts = pd.read_csv(splits_dir / f"{name}.csv", usecols=[LABEL])[LABEL].value_counts(normalize=True)
-        shares = " | ".join(f"{counts.get(index, 0.0):.1%}" for index in range(len(CLASSES)))
+        shares = " | ".join(f"{100 * counts.get(index, 0.0):.1f}%" for index in range(len(CLASSES)))
         lines.append(f"| {name} | {part['rows']} | {shares} |")
     return lines
 
