@@ -36,7 +36,7 @@ test: venv ## the template's tests: fast tier, slow tier (bake, install, run), a
 	$(MAKE) --no-print-directory docs
 
 docs: venv ## build the docs site (strict: a broken link fails)
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
 bench: venv ## training throughput: the baked Lightning loop vs a hand-written PyTorch loop
 	rm -rf build/bench

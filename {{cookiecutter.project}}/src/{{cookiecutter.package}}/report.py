@@ -40,7 +40,12 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
         axes = figure.subplots()
         for role in roles:
             display.from_predictions(
-                labels, predictions[f"{role}_{positive}"], pos_label=1, name=role, ax=axes, linestyle=STYLE[role]
+                labels,
+                predictions[f"{role}_{positive}"],
+                pos_label=1,
+                name=role,
+                ax=axes,
+                curve_kwargs={"linestyle": STYLE[role]},
             )
         axes.set_title(f"{title} (positive class: {positive})")
         made.append(_save(figure, directory / filename, title))
