@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_library_notices()
     try:
         return args.run(args)
-    except (ContractError, config.ConfigError, FileNotFoundError, ValueError, MlflowException) as error:
+    except (ContractError, config.ConfigError, OSError, ValueError, MlflowException) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -105,6 +105,13 @@ def gate() -> dict:
     metric = config.require(gate_cfg, "primary_metric", "gate")
     if metric not in METRICS:
         raise config.ConfigError(f"configs/gate.yaml: primary_metric {metric!r} is not one of {', '.join(METRICS)}")
+    floor = float(config.require(gate_cfg, "floor", "gate"))
+    margin = float(config.require(gate_cfg, "baseline_margin", "gate"))
+    tolerance = float(config.require(gate_cfg, "champion_tolerance", "gate"))
+    if margin <= 0 or tolerance < 0:
+        raise config.ConfigError("configs/gate.yaml: baseline_margin must be > 0 and champion_tolerance >= 0")
+    result_path = Path(config.require(gate_cfg, "result_file", "gate"))
+    result_path.unlink(missing_ok=True)  # a stale verdict must never be reported as this run's
     tracking.start(tracking.settings())
     record = tracking.last_run()
     splits_dir = config.require(data_cfg, "splits_dir", "data")
@@ -120,7 +127,6 @@ def gate() -> dict:
     for contender in contenders:
         contender.metrics = classification_metrics(labels, contender.probabilities)
 
-    floor, margin = float(gate_cfg["floor"]), float(gate_cfg["baseline_margin"])
     rules = [
         mlflow_rule("floor", f"{metric} >= {floor}", metric, MetricThreshold(threshold=floor, greater_is_better=True),
                     challenger),
@@ -143,7 +149,7 @@ def gate() -> dict:
             confidence=confidence,
             seed=int(bootstrap.get("seed", 0)),
         )
-        rules.append(champion_rule(metric, float(gate_cfg["champion_tolerance"]), interval, confidence))
+        rules.append(champion_rule(metric, tolerance, interval, confidence))
 
     passed = all(rule.status != FAILED for rule in rules)
     result = {
@@ -159,16 +165,15 @@ def gate() -> dict:
         "registered_version": None,
     }
     write_predictions(gate_cfg, test, contenders)
-    with mlflow.start_run(run_id=record["run_id"]):
-        mlflow.set_tag("gate.verdict", result["verdict"])
-        mlflow.log_metrics({f"gate_{c.role}_{metric}": c.metrics[metric] for c in contenders})
     if passed:
         tags = {"gate": PASSED, metric: f"{challenger.metrics[metric]:.4f}"}
         version = registry.register(client, name, record["model_uri"], record["run_id"], "staging", tags)
         result["registered_version"] = version
-    path = Path(config.require(gate_cfg, "result_file", "gate"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    with mlflow.start_run(run_id=record["run_id"]):  # only now: the verdict is final and registered
+        mlflow.set_tag("gate.verdict", result["verdict"])
+        mlflow.log_metrics({f"gate_{c.role}_{metric}": c.metrics[metric] for c in contenders})
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure  # the object API draws to files with no di
 from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
 
 from . import config
-from .schema import CLASSES, FEATURES, LABEL
+from .schema import CLASSES, FEATURES, LABEL, POSITIVE
 
 ROLES = ("challenger", "champion", "baseline")
 STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
@@ -19,7 +19,7 @@ MAX_BYTES = 60_000  # GitHub caps a comment at 65,536 characters
 def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
     """Confusion matrix of the challenger; ROC and precision-recall curves of every contender."""
     labels = predictions[LABEL].to_numpy()
-    positive = CLASSES[-1]
+    positive = CLASSES[POSITIVE]
     roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     made = []
 
@@ -42,7 +42,7 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
             display.from_predictions(
                 labels,
                 predictions[f"{role}_{positive}"],
-                pos_label=1,
+                pos_label=POSITIVE,
                 name=role,
                 ax=axes,
                 curve_kwargs={"linestyle": STYLE[role]},
@@ -115,12 +115,13 @@ def report() -> Path:
     directory = gate_path.parent
     predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"))
     verdict = gate["verdict"]
+    others = "the champion and a trivial baseline" if "champion" in gate["contenders"] else "a trivial baseline"
     registered = gate.get("registered_version")
     lines = [
         f"## {ICON[verdict]} Model gate {verdict.upper()}: `{gate['model_name']}`",
         "",
-        f"Challenger: MLflow run `{gate['challenger_run_id']}`, scored with the champion and a trivial baseline on "
-        f"the same {gate['test_rows']} test rows. Primary metric: **{gate['primary_metric']}**.",
+        f"Challenger: MLflow run `{gate['challenger_run_id']}`, scored with {others} on the same "
+        f"{gate['test_rows']} test rows. Primary metric: **{gate['primary_metric']}**.",
         "",
         f"Registered as version {registered} with alias `@staging`."
         if registered

@@ -65,5 +65,6 @@ class Contract(pa.DataFrameModel):
 
 LABEL = "target"
 CLASSES = ["malignant", "benign"]
+POSITIVE = 0  # the class a screening model must not miss: ROC and precision-recall curves are drawn for it
 SCHEMA = Contract.to_schema()
 FEATURES = [name for name in SCHEMA.columns if name != LABEL]
