@@ -1,9 +1,10 @@
 """Slow tier: bake, install into the shared environment, run the project's own tests, lint and pipeline."""
 
+import csv
+import io
 import json
 import sqlite3
 
-import pandas as pd
 import pytest
 
 from tests.baked import SLOW, params
@@ -74,11 +75,15 @@ def test_train_refuses_a_file_that_breaks_the_contract(installed):
     raw = project.path / "data" / "raw" / "breast_cancer.csv"
     good = raw.read_text()
     runs_before = _runs(project)
-    frame = pd.read_csv(raw)
-    frame.loc[3, "mean_radius"] = -1.0
-    frame["target"] = frame["target"].astype(float)
-    frame.loc[10, "target"] = float("nan")
-    frame.drop(columns=["worst_area"]).to_csv(raw, index=False)
+    # Plain csv: the template's environment has no pandas until a baked project installs it.
+    rows = list(csv.DictReader(io.StringIO(good)))
+    rows[3]["mean_radius"] = "-1.0"
+    rows[10]["target"] = ""
+    columns = [name for name in rows[0] if name != "worst_area"]
+    with raw.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
     try:
         completed = project.make("train", check=False)
         assert completed.returncode != 0
