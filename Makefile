@@ -29,7 +29,11 @@ demo: venv ## bake a project with the defaults into build/demo, install it (its 
 	$(MAKE) -C $(DEMO) setup
 	$(MAKE) -C $(DEMO) pipeline
 	@echo
-	@echo "The baked project is in $(DEMO). Next: cd $(DEMO) && make help"
+	@echo "The baked project:   $(DEMO)  (cd there; make help lists every step)"
+	@echo "The gate's report:   $(DEMO)/reports/summary.md and its PNG plots"
+	@echo "Test metrics:        $(DEMO)/reports/metrics.json"
+	@echo "MLflow store:        $(DEMO)/mlflow.db, artifacts in $(DEMO)/mlartifacts/"
+	@echo "                     browse: cd $(DEMO) && .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 test: venv ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
