@@ -165,3 +165,13 @@ def test_baked_workflows_match_github_schema(baked):
         check=True,
         capture_output=True,
     )
+
+
+def test_template_workflows_match_github_schema():
+    workflows = [str(path) for path in (TEMPLATE / ".github" / "workflows").glob("*.yml")]
+    assert workflows
+    subprocess.run(
+        [str(VENV / "bin" / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+        check=True,
+        capture_output=True,
+    )
