@@ -34,16 +34,16 @@ COMBINATIONS = {
         "primary_metric": "accuracy",
         "open_source_license": "Apache-2.0",
     },
+    "slow-non-default": {
+        "project_name": "Tumour Screen",
+        "primary_metric": "f1",
+        "open_source_license": "Proprietary",
+        "include_notebook": False,
+        "gpu_runner_labels": "gpu",
+    },
 }
-# The slow tier runs combinations whose Python matches this machine's shared environment.
+# The slow tier installs into this machine's shared environment, so it runs combinations of its Python.
 SLOW = ["defaults", "slow-non-default"]
-COMBINATIONS["slow-non-default"] = {
-    "project_name": "Tumour Screen",
-    "primary_metric": "f1",
-    "open_source_license": "Proprietary",
-    "include_notebook": False,
-    "gpu_runner_labels": "gpu",
-}
 
 
 def params(names=None):
