@@ -10,7 +10,7 @@ DEMO_DIR := build/demo
 DEMO := $(DEMO_DIR)/tumor-classifier
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast docs docs-serve bench clean
+.PHONY: help venv demo test test-fast docs docs-serve bench bench-serve clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,12 @@ test-fast: venv ## the fast tier only (structure, rendering, hooks): under a min
 
 docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
 	$(VENV)/bin/mkdocs serve
+
+bench-serve: venv ## serving: the baked bento vs a naive FastAPI server, 64 concurrent clients
+	rm -rf build/bench-serve
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-serve .
+	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline VENV=$(VENV)
+	$(PYTHON) bench/serve_throughput.py --project build/bench-serve/tumor-classifier
 
 clean: ## remove build outputs (not .venv)
 	rm -rf build site .pytest_cache

@@ -73,7 +73,8 @@ class BakedProject:
         completed = subprocess.run(
             command,
             cwd=self.path,
-            env={**os.environ, **env},
+            # A bento store per project: the machine's ~/bentoml stays as it was.
+            env={"BENTOML_HOME": str(self.path / ".bentoml-home"), **os.environ, **env},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -24,6 +24,7 @@ COMMON = [
     "configs/evaluate.yaml",
     "configs/gate.yaml",
     "configs/model.yaml",
+    "configs/serve.yaml",
     "configs/tracking.yaml",
     "configs/train.yaml",
     "pyproject.toml",
@@ -35,11 +36,13 @@ COMMON = [
     "tests/model/test_gate.py",
     "tests/model/test_model.py",
     "tests/model/test_training.py",
+    "tests/service/__init__.py",
+    "tests/service/test_service.py",
     "tests/unit/__init__.py",
     "tests/unit/test_config.py",
 ]
-MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "gate", "metrics", "model", "registry"]
-MODULES += ["report", "schema", "tracking", "train", "validate"]
+MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "gate", "loadtest", "locustfile", "metrics"]
+MODULES += ["model", "package", "registry", "report", "schema", "service", "smoke", "tracking", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:
@@ -145,6 +148,7 @@ def test_make_help_lists_every_pipeline_step(baked):
     listed = baked("defaults").run("make", "help").stdout
     names = {line.split()[0] for line in listed.splitlines() if line.strip()}
     assert {"setup", "data", "validate", "train", "evaluate", "gate", "report", "promote", "test", "lint"} <= names
+    assert {"package", "containerize", "serve", "smoke", "loadtest"} <= names
     assert "pipeline" in names
 
 

@@ -3,11 +3,16 @@
 import csv
 import io
 import json
+import os
+import re
+import signal
+import socket
 import sqlite3
+import subprocess
 
 import pytest
 
-from tests.baked import SLOW, params
+from tests.baked import SLOW, VENV, params
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +67,47 @@ def test_second_pipeline_gates_against_the_promoted_first_model(installed):
     assert second["registered_version"] == str(int(first["registered_version"]) + 1)
     summary = (project.path / "reports" / "summary.md").read_text()
     assert "Δ vs champion" in summary and "@staging" in summary
+
+
+def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
+    project = installed("defaults")
+    project.make("pipeline")  # ends with package and a smoke test of the served bento
+    bento = json.loads((project.path / "artifacts" / "bento.json").read_text())
+    assert bento["alias"] == "staging" and bento["bento"].endswith(f"-m{bento['mlflow_version']}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
+        cwd=project.path,
+        env={"BENTOML_HOME": str(project.path / ".bentoml-home"), **os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        project.run(
+            str(VENV / "bin" / "python"),
+            "-c",
+            f"""
+import subprocess, time, urllib.request
+for _ in range(240):
+    try:
+        urllib.request.urlopen("{url}/readyz", timeout=2); break
+    except Exception: time.sleep(0.5)
+""",
+        )
+        project.make("smoke", URL=url)
+        completed = project.make("loadtest", URL=url, check=False)
+        figures = re.search(r"(\d+) requests .*p99 (\d+) ms \(SLO (\d+) ms\), errors ([\d.]+)%", completed.stdout)
+        assert figures, completed.stdout + completed.stderr
+        requests, p99, slo = int(figures[1]), int(figures[2]), int(figures[3])
+        assert requests > 100
+        assert (completed.returncode == 0) == (p99 <= slo and float(figures[4]) <= 1.0), completed.stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def _runs(project) -> int:

@@ -14,17 +14,23 @@ from {{ cookiecutter.package }}.data import save_splits, split, write_bundled_da
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT) -> Path:
+    """Make root a project-shaped scratch folder (configs, bundled data, saved split) and the working directory."""
+    shutil.copytree(project_root / "configs", root / "configs")
+    monkeypatch.chdir(root)
+    # Never touch the store configured for real runs (it may be a team server).
+    store = f"sqlite:///{root / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)  # an earlier test's mlflow.set_tracking_uri would win over the variable
+    data_cfg = config.load("data")
+    write_bundled_data(data_cfg["raw"])
+    return root
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch) -> Path:
     """A project-shaped scratch folder (configs + bundled data), made the working directory."""
-    shutil.copytree(PROJECT_ROOT / "configs", tmp_path / "configs")
-    monkeypatch.chdir(tmp_path)
-    # Never touch the store configured for real runs (it may be a team server).
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
-    mlflow.set_tracking_uri(store)  # an earlier test's mlflow.set_tracking_uri would win over the variable
-    write_bundled_data(config.load("data")["raw"])
-    return tmp_path
+    return prepare_workspace(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -48,3 +54,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """Train, gate and package once per module, in a scratch project with its own bento store."""
+    from {{ cookiecutter.package }}.gate import gate
+    from {{ cookiecutter.package }}.package import package
+    from {{ cookiecutter.package }}.train import train
+
+    root = tmp_path_factory.mktemp("served")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        prepare_workspace(root, monkeypatch)
+        monkeypatch.setenv("BENTOML_HOME", str(root / "bentoml"))
+        data_cfg = config.load("data")
+        frame = pd.read_csv(data_cfg["raw"])
+        parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+        save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
+        train(["train.trainer.max_epochs=40"])
+        assert gate()["verdict"] == "passed"
+        yield root, package()

@@ -104,6 +104,56 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from .package import package
+
+    record = package()
+    print(f"built bento {record['bento']} from model version {record['mlflow_version']} (@{record['alias']})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .smoke import serve_command, serve_env
+
+    command = serve_command(args.port or config.load("serve")["port"])
+    print(" ".join(command), flush=True)
+    os.execve(command[0], command, serve_env())  # the server replaces this process: Ctrl-C stops it
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from .smoke import serve_and_smoke, smoke
+
+    if args.url:
+        problems, url = smoke(args.url), args.url
+    else:
+        problems, url = serve_and_smoke()
+    for problem in problems:
+        print(f"smoke: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"smoke passed: {url} is live, ready, and answers as the packaged model does")
+    return 0
+
+
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    from .loadtest import loadtest
+
+    settings = config.load("serve")["loadtest"]
+    figures = loadtest(args.url, settings)
+    slo = settings["slo"]
+    print(
+        f"{figures['requests']} requests from {settings['users']} users in {settings['duration_s']} s: "
+        f"{figures['rps']:.0f} req/s, p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms "
+        f"(SLO {slo['p99_ms']} ms), errors {100 * figures['error_rate']:.2f}% (SLO {100 * slo['max_error_rate']:.2f}%)"
+    )
+    if not figures["passed"]:
+        print("loadtest FAILED: the SLO in configs/serve.yaml was missed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog=__package__, description=sys.modules[__package__].__doc__)
     steps = root.add_subparsers(dest="step", required=True)
@@ -137,6 +187,21 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("promote", help="move an environment's alias (production takes @staging's version)")
     step.add_argument("environment", help="the alias to move, e.g. production")
     step.set_defaults(run=cmd_promote)
+
+    step = steps.add_parser("package", help="bentoml build: the model holding the configured alias into a bento")
+    step.set_defaults(run=cmd_package)
+
+    step = steps.add_parser("serve", help="serve the last built bento (configs/serve.yaml: port)")
+    step.add_argument("--port", type=int, help="default: port in configs/serve.yaml")
+    step.set_defaults(run=cmd_serve)
+
+    step = steps.add_parser("smoke", help="health, readiness and a known answer (no --url: start the bento, check it)")
+    step.add_argument("--url", help="a running service, e.g. http://127.0.0.1:3000 or the staging URL")
+    step.set_defaults(run=cmd_smoke)
+
+    step = steps.add_parser("loadtest", help="headless locust against a URL, judged against the SLO")
+    step.add_argument("--url", required=True, help="a running service")
+    step.set_defaults(run=cmd_loadtest)
     return root
 
 
@@ -169,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_library_notices()
     try:
         return args.run(args)
-    except (ContractError, config.ConfigError, OSError, ValueError, MlflowException) as error:
+    except (ContractError, config.ConfigError, OSError, ValueError, RuntimeError, MlflowException) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -7,6 +7,8 @@ from typing import Any
 import yaml
 
 CONFIG_DIR_ENV = "{{ cookiecutter.package | upper }}_CONFIG_DIR"
+SERVE_SETTINGS_ENV = "{{ cookiecutter.package | upper }}_SERVE_SETTINGS"  # the service's settings file
+REQUEST_LOG_ENV = "{{ cookiecutter.package | upper }}_REQUEST_LOG"  # where the service logs requests
 
 
 class ConfigError(ValueError):

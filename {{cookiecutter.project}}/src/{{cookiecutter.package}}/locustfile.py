@@ -1,0 +1,19 @@
+"""The load `make loadtest` sends: a closed loop of single-record predictions (locust imports this file alone)."""
+
+import json
+import os
+import random
+
+from locust import HttpUser, constant, task
+
+
+class PredictUser(HttpUser):
+    wait_time = constant(0)  # each user sends its next request as soon as the last one returns
+
+    def on_start(self) -> None:
+        with open(os.environ["LOADTEST_SAMPLES"]) as samples:
+            self.records = json.load(samples)["records"]
+
+    @task
+    def predict(self) -> None:
+        self.client.post("/predict", json={"records": [random.choice(self.records)]})

@@ -1,0 +1,130 @@
+"""`make package`: the registry's model (by alias) into the bento model store, then `bentoml build`."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import bentoml
+import mlflow
+import numpy as np
+import torch
+import yaml
+from mlflow import MlflowClient
+
+from . import config, registry, tracking
+from .data import load_split
+from .schema import FEATURES
+
+CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
+RECORD = Path("artifacts/bento.json")
+SMOKE = Path("artifacts/smoke.json")
+# The modules the service imports: the contract, not the training code (no lightning in the image).
+SERVED_MODULES = ["__init__.py", "config.py", "schema.py", "service.py"]
+
+
+def image_packages() -> list[str]:
+    """Serving dependencies only, at the versions this environment runs (CPU torch: the model is small)."""
+    from importlib.metadata import version
+
+    torch_version = torch.__version__.split("+")[0]
+    return [
+        "--extra-index-url https://download.pytorch.org/whl/cpu",
+        f"torch=={torch_version}",
+        f"bentoml=={version('bentoml')}",
+        f"pandera[pandas]=={version('pandera')}",
+        f"pandas=={version('pandas')}",
+        f"numpy=={version('numpy')}",
+        f"pyyaml=={version('pyyaml')}",
+    ]
+
+
+def safe_tag(text: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_." else "-" for char in text.lower())
+
+
+def import_model(name: str, version, commit: str) -> bentoml.Model:
+    """Copy the registered pt2 program into the bento model store (a self-contained bento needs no MLflow)."""
+    tag = f"{safe_tag(name)}:v{version.version}-{commit[:7]}"
+    try:
+        return bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        pass
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}", dst_path=scratch))
+        programs = list(local.rglob("*.pt2"))
+        if len(programs) != 1:
+            raise ValueError(f"models:/{name}/{version.version}: expected one .pt2 program, found {len(programs)}")
+        labels = {"mlflow_model": name, "mlflow_version": str(version.version), "git_commit": commit[:40]}
+        with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": version.run_id}) as model:
+            shutil.copy(programs[0], model.path_of("model.pt2"))
+    return bentoml.models.get(tag)
+
+
+def write_smoke(model: bentoml.Model, splits_dir: str, rows: int = 5) -> None:
+    """Known answers for `make smoke`: test rows and what this exact model predicts for them."""
+    test = load_split(splits_dir, "test").head(rows)
+    program = torch.export.load(model.path_of("model.pt2")).module()
+    with torch.no_grad():
+        expected = program(torch.tensor(np.array(test[FEATURES], dtype=np.float32))).numpy()
+    records = [{name: float(value) for name, value in row.items()} for row in test[FEATURES].to_dict("records")]
+    SMOKE.parent.mkdir(parents=True, exist_ok=True)
+    SMOKE.write_text(json.dumps({"model": str(model.tag), "records": records, "expected": expected.tolist()}) + "\n")
+
+
+def assemble(settings: dict) -> None:
+    package_dir = Path(__file__).parent
+    if CONTEXT.exists():
+        shutil.rmtree(CONTEXT)
+    (CONTEXT / __package__).mkdir(parents=True)
+    for module in SERVED_MODULES:
+        shutil.copy(package_dir / module, CONTEXT / __package__ / module)
+    (CONTEXT / __package__ / "serve.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    bentofile = {
+        "service": f"{__package__}.service:Classifier",
+        "include": [f"{__package__}/*.py", f"{__package__}/serve.yaml"],
+    }
+    (CONTEXT / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
+
+
+def package() -> dict:
+    serve_cfg, data_cfg = config.load("serve"), config.load("data")
+    tracking.start(tracking.settings())
+    client, name = MlflowClient(), registry.model_name()
+    alias = config.require(serve_cfg, "alias", "serve")
+    version = registry.version_with_alias(client, name, alias)
+    if version is None:
+        raise ValueError(f"model {name!r} has no @{alias} version: run `make gate` first (a pass sets @staging)")
+    commit, _ = tracking.git_commit()
+    commit = commit if len(commit) == 40 else "nogit"  # a project without a first commit yet
+    model = import_model(name, version, commit)
+    write_smoke(model, config.require(data_cfg, "splits_dir", "data"))
+    settings = {
+        key: serve_cfg[key]
+        for key in ("workers", "max_batch_size", "max_latency_ms", "max_records_per_request", "request_log")
+    }
+    settings |= {
+        "service_name": safe_tag(name),
+        "model_tag": str(model.tag),
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "image_packages": image_packages(),
+    }
+    assemble(settings)
+    bento_version = f"{commit[:7]}-m{version.version}"  # the git SHA and the model version
+    labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={version.version}", f"--label=alias={alias}"]
+    built = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", str(CONTEXT), "--version", bento_version, "-o", "tag", *labels],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        raise RuntimeError(f"bentoml build failed:\n{built.stderr[-3000:]}")
+    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    record = {"bento": tag, "model": str(model.tag), "mlflow_version": str(version.version), "alias": alias}
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    RECORD.write_text(json.dumps(record, indent=2) + "\n")
+    return record

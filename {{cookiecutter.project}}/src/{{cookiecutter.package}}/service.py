@@ -1,0 +1,117 @@
+"""The prediction service: the registered model behind one adaptive-batching API, validated by the contract.
+
+Built into a bento by `make package` (see package.py) and served with `make serve`. Requests are checked by a
+pydantic model derived from the pandera contract, so a bad field is an HTTP 400 naming it, never a 500.
+"""
+
+import json
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+from typing import Annotated
+
+import bentoml
+import numpy as np
+import torch
+import yaml
+from pydantic import ConfigDict, Field, create_model
+
+from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV
+from .schema import CLASSES, FEATURES, SCHEMA
+
+# Written by `make package` beside this module in the bento's build context (package.py); the variable lets
+# tests and `bentoml serve` from a checkout point at one elsewhere.
+SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("serve.yaml")))
+SETTINGS = yaml.safe_load(SETTINGS_FILE.read_text())
+MODEL_TAG = SETTINGS["model_tag"]  # the bento model imported from the registry
+
+
+def _bounds(column) -> dict:
+    """pydantic ge/le from the contract's range checks, so the API refuses what training would."""
+    bounds = {}
+    for check in column.checks:
+        statistics = check.statistics or {}
+        if "min_value" in statistics:
+            bounds["ge"] = statistics["min_value"]
+        if "max_value" in statistics:
+            bounds["le"] = statistics["max_value"]
+    return bounds
+
+
+Record = create_model(
+    "Record",
+    __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
+    **{name: (float, Field(**_bounds(SCHEMA.columns[name]))) for name in FEATURES},
+)
+Records = Annotated[list[Record], Field(min_length=1, max_length=SETTINGS["max_records_per_request"])]
+
+
+def _request_logger() -> logging.Logger:
+    settings = SETTINGS["request_log"]
+    # A served bento runs in its own folder; `make serve` points the log back into the project.
+    path = Path(os.environ.get(REQUEST_LOG_ENV, settings["path"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(f"{__package__}.requests")
+    logger.propagate = False
+    if not logger.handlers:
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=settings["max_bytes"], backupCount=settings["backups"]
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    return logger
+
+
+class JsonOnly:
+    """ASGI middleware: a prediction body that is not declared as JSON gets HTTP 415, before BentoML parses it.
+
+    BentoML answers a malformed multipart body with a 500 (found by the schemathesis test); a client error must
+    be a 4xx that says what to send.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/predict":
+            content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+            if content_type != b"application/json":
+                body = json.dumps({"error": "send the records as JSON (Content-Type: application/json)"}).encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 415, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+@bentoml.service(
+    name=SETTINGS["service_name"],
+    workers=SETTINGS["workers"],
+    traffic={"timeout": 30},
+    image=bentoml.images.Image(python_version=SETTINGS["python_version"], lock_python_packages=False).python_packages(
+        *SETTINGS["image_packages"]
+    ),
+)
+class Classifier:
+    bento_model = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        # /readyz answers 200 only once this returns: the model is loaded before any request is taken.
+        self.model = torch.export.load(self.bento_model.path_of("model.pt2")).module()
+        self.requests = _request_logger()
+
+    @bentoml.api(batchable=True, max_batch_size=SETTINGS["max_batch_size"], max_latency_ms=SETTINGS["max_latency_ms"])
+    def predict(self, records: Records) -> list[dict[str, float]]:
+        """Class probabilities for each record, in order."""
+        features = np.array([[getattr(record, name) for name in FEATURES] for record in records], dtype=np.float32)
+        with torch.no_grad():
+            probabilities = self.model(torch.from_numpy(features)).numpy()
+        answers = [dict(zip(CLASSES, map(float, row), strict=True)) for row in probabilities]
+        for record, answer in zip(records, answers, strict=True):
+            self.requests.info(json.dumps({"features": record.model_dump(), "prediction": answer}))
+        return answers
+
+
+Classifier.add_asgi_middleware(JsonOnly)

@@ -1,0 +1,92 @@
+"""`make smoke URL=...`: health, readiness and a known answer from any running service, local or staging."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from . import config
+from .package import RECORD, SMOKE
+
+TOLERANCE = 1e-5
+
+
+def _call(url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, str]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error)
+
+
+def smoke(url: str) -> list[str]:
+    """Every problem found (empty: the service is healthy and answers as the packaged model does)."""
+    url = url.rstrip("/")
+    problems = [f"GET {url}{path} -> {status} {body[:200]}" for path in ("/livez", "/readyz")
+                for status, body in [_call(url + path)] if status != 200]  # fmt: skip
+    if not SMOKE.is_file():
+        return [*problems, f"{SMOKE}: no known answers; run `make package` first"]
+    known = json.loads(SMOKE.read_text())
+    status, body = _call(f"{url}/predict", {"records": known["records"]})
+    if status != 200:
+        return [*problems, f"POST {url}/predict -> {status} {body[:300]}"]
+    answers = json.loads(body)
+    for index, (answer, expected) in enumerate(zip(answers, known["expected"], strict=True)):
+        got = list(answer.values())
+        if any(abs(a - b) > TOLERANCE for a, b in zip(got, expected, strict=True)):
+            problems.append(f"record {index}: got {got}, the packaged model {known['model']} gives {expected}")
+    return problems
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode} before it was ready")
+        if _call(f"{url}/readyz", timeout=2)[0] == 200:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{url}/readyz was not 200 after {timeout:.0f} s")
+
+
+def serve_env() -> dict[str, str]:
+    """The served bento runs in its own folder: send its request log to this project's logs/."""
+    path = Path(config.load("serve")["request_log"]["path"]).resolve()
+    return {**os.environ, config.REQUEST_LOG_ENV: str(path)}
+
+
+def serve_command(port: int) -> list[str]:
+    if not RECORD.is_file():
+        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
+    bento = json.loads(RECORD.read_text())["bento"]
+    return [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
+
+
+def serve_and_smoke(log: Path = Path("logs/serve.log")) -> tuple[list[str], str]:
+    """Start the built bento on a free port, smoke it, stop it: the demo's last step."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen(serve_command(port), stdout=output, stderr=subprocess.STDOUT, env=serve_env())
+        try:
+            wait_ready(url, process)
+            return smoke(url), url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

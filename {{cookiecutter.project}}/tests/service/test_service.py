@@ -1,0 +1,147 @@
+"""The BentoML service: in-process, then a real `bentoml serve` on a free port with real HTTP requests."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }}.package import SMOKE
+from {{ cookiecutter.package }}.smoke import _call, free_port, serve_command, serve_env, smoke, wait_ready
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(packaged):
+    root, _ = packaged
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (root / "serve.log").open("w")
+    process = subprocess.Popen(serve_command(port), cwd=root, env=serve_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _known() -> dict:
+    return json.loads(SMOKE.read_text())
+
+
+def test_bento_is_tagged_with_commit_and_model_version(packaged):
+    _, record = packaged
+    _, version = record["bento"].split(":")
+    assert version.endswith(f"-m{record['mlflow_version']}")
+    assert record["alias"] == "staging"
+    staging = registry.version_with_alias(mlflow.MlflowClient(), registry.model_name(), "staging")
+    assert str(staging.version) == record["mlflow_version"]
+
+
+def test_service_class_in_process_matches_the_offline_model(packaged):
+    root, _ = packaged
+    os.environ[config.SERVE_SETTINGS_ENV] = str(root / "build/bento/{{ cookiecutter.package }}/serve.yaml")
+    from {{ cookiecutter.package }} import service
+
+    instance = service.Classifier.inner()
+    known = _known()
+    answers = instance.predict([service.Record(**record) for record in known["records"]])
+    np.testing.assert_allclose([list(a.values()) for a in answers], known["expected"], atol=1e-6)
+
+
+def test_smoke_passes_against_the_served_bento(server):
+    assert smoke(server) == []
+
+
+def test_served_prediction_equals_the_offline_model(server):
+    known = _known()
+    status, body = _call(f"{server}/predict", {"records": known["records"]})
+    assert status == 200
+    served = np.array([list(answer.values()) for answer in json.loads(body)])
+    np.testing.assert_allclose(served, known["expected"], atol=1e-5)
+
+
+def _bad(known: dict) -> dict[str, tuple[object, str]]:
+    record = known["records"][0]
+    first = next(iter(record))
+    return {
+        "missing-field": ({"records": [{k: v for k, v in record.items() if k != first}]}, first),
+        "wrong-type": ({"records": [{**record, first: "twelve"}]}, first),
+        "out-of-range": ({"records": [{**record, first: 1e9}]}, first),
+        "extra-field": ({"records": [{**record, "patient_name": "x"}]}, "patient_name"),
+        "empty-batch": ({"records": []}, "records"),
+        "oversized-batch": ({"records": [record] * 1000}, "records"),
+        "not-a-list": ({"records": record}, "records"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing-field", "wrong-type", "out-of-range", "extra-field", "empty-batch", "oversized-batch", "not-a-list"],
+)
+def test_bad_requests_get_a_4xx_naming_the_field_and_the_service_stays_ready(server, case):
+    body, named = _bad(_known())[case]
+    status, text = _call(f"{server}/predict", body)
+    assert 400 <= status < 500, (status, text)
+    assert named in text
+    assert _call(f"{server}/readyz")[0] == 200
+
+
+def test_non_json_body_is_a_4xx(server):
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(f"{server}/predict", data=b"{not json", headers=headers)
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert 400 <= status < 500
+    assert _call(f"{server}/readyz")[0] == 200
+
+
+def test_a_body_not_declared_as_json_is_a_415(server):
+    import urllib.request
+
+    headers = {"Content-Type": "multipart/form-data"}
+    request = urllib.request.Request(f"{server}/predict", data=b"--x--", headers=headers)
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status == 415
+    assert _call(f"{server}/readyz")[0] == 200
+
+
+def test_every_request_is_logged_for_the_drift_check(server, packaged):
+    root, _ = packaged
+    known = _known()
+    _call(f"{server}/predict", {"records": known["records"][:2]})
+    log = root / config.load("serve")["request_log"]["path"]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) >= 2
+    assert set(lines[-1]) == {"features", "prediction"}
+    assert lines[-1]["features"] == known["records"][1]
+
+
+def test_openapi_fuzzing_finds_no_server_error(server):
+    """schemathesis against the running server: at least 500 generated requests, none answered with a 5xx."""
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{server}/docs.json",
+        "--checks", "not_a_server_error", "--max-examples", "500", "--seed", "1",
+        "--include-path", "/predict", "--phases", "coverage,fuzzing", "--mode", "all",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    generated = sum(int(n) for n in re.findall(r"(\d+) generated", completed.stdout))
+    assert generated >= 500, completed.stdout[-2000:]
