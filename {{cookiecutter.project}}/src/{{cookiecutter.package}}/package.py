@@ -1,5 +1,6 @@
 """`make package`: the registry's model (by alias) into the bento model store, then `bentoml build`."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -105,9 +106,10 @@ def package() -> dict:
     write_smoke(model, config.require(data_cfg, "splits_dir", "data"))
     settings = {
         key: serve_cfg[key]
-        for key in ("workers", "max_batch_size", "max_latency_ms", "max_records_per_request", "request_log")
+        for key in ("workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request")
     }
     settings |= {
+        "request_log": serve_cfg["request_log"],
         "service_name": safe_tag(name),
         "model_tag": str(model.tag),
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
@@ -115,6 +117,9 @@ def package() -> dict:
     }
     assemble(settings)
     bento_version = f"{commit[:7]}-m{version.version}"  # the git SHA and the model version
+    # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.
+    with contextlib.suppress(bentoml.exceptions.NotFound):
+        bentoml.bentos.delete(f"{safe_tag(name)}:{bento_version}")
     labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={version.version}", f"--label=alias={alias}"]
     built = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", str(CONTEXT), "--version", bento_version, "-o", "tag", *labels],
