@@ -5,7 +5,9 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import bentoml
 import mlflow
 import numpy as np
 import pytest
@@ -44,6 +46,20 @@ def test_bento_is_tagged_with_commit_and_model_version(packaged):
     assert record["alias"] == "staging"
     staging = registry.version_with_alias(mlflow.MlflowClient(), registry.model_name(), "staging")
     assert str(staging.version) == record["mlflow_version"]
+
+
+def test_bento_image_runs_as_non_root_with_serving_dependencies_only(packaged):
+    """What `make containerize` would build, read from the bento: checked without a Docker engine."""
+    _, record = packaged
+    bento = Path(bentoml.bentos.get(record["bento"]).path)
+    users = re.findall(r"^USER\s+(\S+)", (bento / "env/docker/Dockerfile").read_text(), re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    requirements = (bento / "env/python/requirements.txt").read_text().lower()
+    assert "torch==" in requirements and "bentoml==" in requirements
+    for training_only in ("lightning", "evidently", "mlflow", "scikit-learn", "matplotlib"):
+        assert training_only not in requirements, training_only
+    shipped = {path.name for path in (bento / "src").rglob("*.py")}
+    assert shipped == {"__init__.py", "config.py", "schema.py", "service.py"}
 
 
 def test_service_class_in_process_matches_the_offline_model(packaged):
