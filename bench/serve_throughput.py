@@ -11,10 +11,10 @@ requests/s with p99 <= 100 ms on 2 cores.
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,26 +24,6 @@ from pathlib import Path
 import httpx
 import torch
 import yaml
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"server exited with {process.returncode}: {process.args}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    sys.exit(f"{url} not ready after {timeout} s")
 
 
 async def load(url: str, records: list[dict], clients: int, duration: float, warmup: float) -> dict:
@@ -95,6 +75,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     args = parser.parse_args()
     project = args.project.resolve()
+    # The baked project's own helpers start and probe servers: the benchmark uses them, not copies.
+    package = next(path.name for path in (project / "src").iterdir() if (path / "__init__.py").exists())
+    smoke = importlib.import_module(f"{package}.smoke")
     bento = json.loads((project / "artifacts/bento.json").read_text())
     known = json.loads((project / "artifacts/smoke.json").read_text())
     serve_cfg = yaml.safe_load((project / "configs/serve.yaml").read_text())
@@ -112,12 +95,12 @@ def main() -> None:
     }  # fmt: skip
     results = {}
     for name, command in servers.items():
-        port = free_port()
+        port = smoke.free_port()
         command = [part.replace("{port}", str(port)) for part in command]
         env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true"}
         process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_ready(f"http://127.0.0.1:{port}", process)
+            smoke.wait_ready(f"http://127.0.0.1:{port}", process, timeout=180)
             results[name] = asyncio.run(
                 load(f"http://127.0.0.1:{port}", known["records"], args.clients, args.duration, args.warmup)
             )
