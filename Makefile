@@ -28,10 +28,12 @@ demo: venv ## bake a project with the defaults into build/demo, install it (its 
 	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
 	$(MAKE) -C $(DEMO) setup
 	$(MAKE) -C $(DEMO) pipeline
+	$(MAKE) -C $(DEMO) demo-drift
 	@echo
 	@echo "The baked project:   $(DEMO)  (cd there; make help lists every step)"
 	@echo "The gate's report:   $(DEMO)/reports/summary.md and its PNG plots"
 	@echo "Test metrics:        $(DEMO)/reports/metrics.json"
+	@echo "Drift:               $(DEMO)/reports/drift.html (the shifted traffic); decision: reports/retrain.json"
 	@echo "MLflow store:        $(DEMO)/mlflow.db, artifacts in $(DEMO)/mlartifacts/"
 	@echo "                     browse: cd $(DEMO) && .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 

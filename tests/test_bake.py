@@ -21,6 +21,7 @@ COMMON = [
     "Makefile",
     "README.md",
     "configs/data.yaml",
+    "configs/drift.yaml",
     "configs/evaluate.yaml",
     "configs/gate.yaml",
     "configs/model.yaml",
@@ -32,6 +33,8 @@ COMMON = [
     "tests/data/__init__.py",
     "tests/data/test_contract.py",
     "tests/data/test_split.py",
+    "tests/drift/__init__.py",
+    "tests/drift/test_drift.py",
     "tests/model/__init__.py",
     "tests/model/test_gate.py",
     "tests/model/test_model.py",
@@ -41,8 +44,9 @@ COMMON = [
     "tests/unit/__init__.py",
     "tests/unit/test_config.py",
 ]
-MODULES = ["__init__", "__main__", "cli", "config", "data", "evaluate", "gate", "loadtest", "locustfile", "metrics"]
-MODULES += ["model", "package", "registry", "report", "schema", "service", "smoke", "tracking", "train", "validate"]
+MODULES = ["__init__", "__main__", "cli", "config", "data", "drift", "evaluate", "gate", "loadtest", "locustfile"]
+MODULES += ["metrics", "model", "package", "registry", "report", "retrain", "schema", "service", "smoke", "tracking"]
+MODULES += ["traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:

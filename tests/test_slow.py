@@ -110,6 +110,30 @@ for _ in range(240):
         server.wait(timeout=30)
 
 
+def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed):
+    project = installed("defaults")
+    if not (project.path / "artifacts" / "bento.json").is_file():
+        project.make("pipeline")
+    completed = project.make("demo-drift")
+    out = completed.stdout + completed.stderr
+    assert re.search(r"traffic-held-out.jsonl: 200 rows .*\n.*drifted columns: 0", out), out[-3000:]
+    assert "DRIFT in mean_radius, mean_perimeter, mean_area" in out
+    assert re.search(r"^retrain=yes\nreason=drift in mean_radius", completed.stdout, re.MULTILINE), completed.stdout
+    # The exit codes a workflow branches on, through make: 0 no drift, 1 drift, 3 invalid data.
+    assert project.make("drift", CURRENT="logs/traffic-held-out.jsonl", check=False).returncode == 0
+    assert project.make("drift", CURRENT="logs/traffic-shifted.jsonl", check=False).returncode != 0
+    assert project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift",
+                       "logs/traffic-shifted.jsonl", check=False).returncode == 1  # fmt: skip
+    rows = (project.path / "data" / "splits" / "test.csv").read_text().splitlines()
+    broken = project.path / "data" / "broken.csv"
+    broken.write_text("\n".join([rows[0], rows[1].replace(",", ",-", 1)]) + "\n")  # a negative texture
+    invalid = project.make("drift", CURRENT="data/broken.csv", ALIAS="staging", check=False)
+    assert "make: *** [Makefile" in invalid.stderr and "breaks the data contract" in invalid.stderr
+    completed = project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift", "data/broken.csv",
+                            "--alias", "staging", check=False)  # fmt: skip
+    assert completed.returncode == 3 and "mean_texture" in completed.stderr
+
+
 def _runs(project) -> int:
     with sqlite3.connect(project.path / "mlflow.db") as db:
         return db.execute("select count(*) from runs").fetchone()[0]

@@ -56,21 +56,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def train_and_gate(root: Path, monkeypatch) -> None:
+    """A scratch project at root with a trained model that passed the gate (version 1, @staging)."""
+    from {{ cookiecutter.package }}.gate import gate
+    from {{ cookiecutter.package }}.train import train
+
+    prepare_workspace(root, monkeypatch)
+    data_cfg = config.load("data")
+    frame = pd.read_csv(data_cfg["raw"])
+    parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+    save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
+    train(["train.trainer.max_epochs=40"])
+    assert gate()["verdict"] == "passed"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Train and gate once per module, in a scratch project."""
+    root = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        train_and_gate(root, monkeypatch)
+        yield root
+
+
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory):
     """Train, gate and package once per module, in a scratch project with its own bento store."""
-    from {{ cookiecutter.package }}.gate import gate
     from {{ cookiecutter.package }}.package import package
-    from {{ cookiecutter.package }}.train import train
 
     root = tmp_path_factory.mktemp("served")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        prepare_workspace(root, monkeypatch)
         monkeypatch.setenv("BENTOML_HOME", str(root / "bentoml"))
-        data_cfg = config.load("data")
-        frame = pd.read_csv(data_cfg["raw"])
-        parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
-        save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
-        train(["train.trainer.max_epochs=40"])
-        assert gate()["verdict"] == "passed"
+        train_and_gate(root, monkeypatch)
         yield root, package()

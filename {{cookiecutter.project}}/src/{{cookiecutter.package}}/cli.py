@@ -5,6 +5,7 @@ import logging
 import re
 import sys
 import warnings
+from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 
@@ -13,8 +14,6 @@ from .validate import ContractError
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .data import write_bundled_data
 
     path = Path(args.output or config.require(config.load("data"), "raw", "data"))
@@ -154,6 +153,60 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from .drift import DRIFT, INVALID, NO_DRIFT, drift, drifted_names
+
+    current = args.current or config.load("serve")["request_log"]["path"]
+    try:
+        result = drift(current, args.alias)
+    except ContractError as error:
+        print(f"invalid current data: {error}", file=sys.stderr)
+        return INVALID
+    reference, checked = result["reference"], result["current"]
+    print(
+        f"{current}: {checked['rows']} rows ({checked['checked_rows']} checked) against the training sample of "
+        f"{reference['model']} version {reference['version']} ({reference['rows']} rows)"
+    )
+    share = result["drift_share"]
+    print(f"drifted columns: {share['drifted_columns']:.0f} ({100 * share['share']:.1f}% of the checked columns)")
+    print(f"prediction: {'drifted' if result['prediction']['drifted'] else 'no drift'}")
+    output = Path(config.load("drift")["result_file"])
+    print(f"reports: {output}, {output.with_suffix('.html')}, {output.with_suffix('.md')}")
+    if result["drift"]:
+        print(f"DRIFT in {', '.join(drifted_names(result))}", file=sys.stderr)
+        return DRIFT
+    print("no drift")
+    return NO_DRIFT
+
+
+def cmd_retrain_check(args: argparse.Namespace) -> int:
+    from .retrain import output_lines, retrain_check
+
+    for line in output_lines(retrain_check()):
+        print(line)
+    return 0
+
+
+def cmd_simulate_traffic(args: argparse.Namespace) -> int:
+    from .smoke import running_bento
+    from .traffic import held_out_records, send
+
+    simulate = config.require(config.load("drift"), "simulate", "drift")
+    records = held_out_records(simulate["shift"] if args.shift else None)
+    factors = ", ".join(f"{column} x{factor}" for column, factor in simulate["shift"].items())
+    kind = f"shifted ({factors})" if args.shift else "held-out"
+    if args.url:
+        sent = send(args.url, records, simulate["batch"])
+        print(f"sent {sent} {kind} records to {args.url}; they are in that service's request log")
+        return 0
+    Path(args.log).unlink(missing_ok=True)  # this log holds this traffic only
+    with running_bento(request_log=args.log) as url:
+        sent = send(url, records, simulate["batch"])
+    print(f"sent {sent} {kind} records to the bento at {url}; its request log: {args.log}")
+    print(f"check it: make drift CURRENT={args.log}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog=__package__, description=sys.modules[__package__].__doc__)
     steps = root.add_subparsers(dest="step", required=True)
@@ -202,6 +255,20 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("loadtest", help="headless locust against a URL, judged against the SLO")
     step.add_argument("--url", required=True, help="a running service")
     step.set_defaults(run=cmd_loadtest)
+
+    step = steps.add_parser("drift", help="current data vs the training reference; exit 1 drift, 3 invalid")
+    step.add_argument("current", nargs="?", help="a CSV or a request log (default: the service's request log)")
+    step.add_argument("--alias", help="compare a CSV with this alias's version (default: alias in configs/drift.yaml)")
+    step.set_defaults(run=cmd_drift)
+
+    step = steps.add_parser("retrain-check", help="drift, new rows and the champion's age -> retrain=yes|no, reason")
+    step.set_defaults(run=cmd_retrain_check)
+
+    step = steps.add_parser("simulate-traffic", help="send held-out rows (--shift: shifted) to a served bento")
+    step.add_argument("--url", help="a running service (default: start the built bento on a free port)")
+    step.add_argument("--shift", action="store_true", help="shift the columns in configs/drift.yaml simulate.shift")
+    step.add_argument("--log", default="logs/traffic.jsonl", help="request log of the bento started here")
+    step.set_defaults(run=cmd_simulate_traffic)
     return root
 
 

@@ -112,6 +112,7 @@ def package() -> dict:
         "request_log": serve_cfg["request_log"],
         "service_name": safe_tag(name),
         "model_tag": str(model.tag),
+        "served_model": {"name": name, "version": str(version.version)},
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
     }

@@ -25,6 +25,7 @@ from .schema import CLASSES, FEATURES, SCHEMA
 SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("serve.yaml")))
 SETTINGS = yaml.safe_load(SETTINGS_FILE.read_text())
 MODEL_TAG = SETTINGS["model_tag"]  # the bento model imported from the registry
+SERVED_BY = SETTINGS["served_model"]  # its registry name and version: the drift check's reference follows it
 
 
 def _bounds(column) -> dict:
@@ -113,7 +114,7 @@ class Classifier:
             probabilities = self.model(torch.from_numpy(features)).numpy()
         answers = [dict(zip(CLASSES, map(float, row), strict=True)) for row in probabilities]
         for record, answer in zip(records, answers, strict=True):
-            self.requests.info(json.dumps({"features": record.model_dump(), "prediction": answer}))
+            self.requests.info(json.dumps({"model": SERVED_BY, "features": record.model_dump(), "prediction": answer}))
         return answers
 
 

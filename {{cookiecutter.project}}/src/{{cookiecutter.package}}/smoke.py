@@ -1,5 +1,6 @@
 """`make smoke URL=...`: health, readiness and a known answer from any running service, local or staging."""
 
+import contextlib
 import json
 import os
 import socket
@@ -8,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import config
@@ -64,9 +66,9 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> Non
     raise TimeoutError(f"{url}/readyz was not 200 after {timeout:.0f} s")
 
 
-def serve_env() -> dict[str, str]:
+def serve_env(request_log: str | Path | None = None) -> dict[str, str]:
     """The served bento runs in its own folder: send its request log to this project's logs/."""
-    path = Path(config.load("serve")["request_log"]["path"]).resolve()
+    path = Path(request_log or config.load("serve")["request_log"]["path"]).resolve()
     return {**os.environ, config.REQUEST_LOG_ENV: str(path)}
 
 
@@ -77,16 +79,24 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
 
 
-def serve_and_smoke(log: Path = Path("logs/serve.log")) -> tuple[list[str], str]:
-    """Start the built bento on a free port, smoke it, stop it: the demo's last step."""
+@contextlib.contextmanager
+def running_bento(request_log: str | Path | None = None, log: Path = Path("logs/serve.log")) -> Iterator[str]:
+    """The built bento serving on a free port for the duration of the block; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
-        process = subprocess.Popen(serve_command(port), stdout=output, stderr=subprocess.STDOUT, env=serve_env())
+        command = serve_command(port)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=serve_env(request_log))
         try:
             wait_ready(url, process)
-            return smoke(url), url
+            yield url
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def serve_and_smoke() -> tuple[list[str], str]:
+    """Start the built bento on a free port, smoke it, stop it: the demo's last step."""
+    with running_bento() as url:
+        return smoke(url), url

@@ -15,6 +15,7 @@ from mlflow.models import infer_signature
 
 from . import config, tracking
 from .data import TabularDataModule, check_split_current, file_sha256, load_split
+from .drift import log_reference
 from .model import Classifier, Probabilities
 from .schema import CLASSES, FEATURES, LABEL, SCHEMA
 
@@ -110,6 +111,7 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
             contract.write_text(SCHEMA.to_yaml())
             mlflow.log_artifact(str(contract), artifact_path="contract")
         mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
+        log_reference(train_frame, served)  # what a drift check compares this version's inputs with
         info = mlflow.pytorch.log_model(
             served,
             name="model",

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.errors
+import pandera.pandas as pa
 
-from .schema import Contract
+from .schema import SCHEMA, Contract
 
 # Failure cases that only repeat what a failed coercion already said about the same value.
 _ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
@@ -37,7 +38,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise ContractError(f"{path}: not a readable CSV file ({error}).") from None
 
 
-def _summarise(failures: pd.DataFrame) -> pd.DataFrame:
+def _summarise(failures: pd.DataFrame, line_offset: int) -> pd.DataFrame:
     failures = failures.copy()
     failures["column"] = failures["column"].where(failures["schema_context"] != "DataFrameSchema", None)
     failures["what"] = failures.apply(_describe, axis=1)
@@ -46,9 +47,9 @@ def _summarise(failures: pd.DataFrame) -> pd.DataFrame:
     # An empty value also fails coercion to int; "empty value" (not_nullable) says it better.
     echo |= failures["check"].map(str).str.startswith("coerce_dtype") & failures["failure_case"].isna()
     failures = failures[~echo]
-    # CSV line numbers: line 1 is the header, so data row i is on line i + 2.
+    # Line numbers in the file: in a CSV line 1 is the header, so data row i is on line i + 2.
     row_numbers = pd.to_numeric(failures["index"], errors="coerce")
-    failures["line"] = row_numbers.map(lambda i: "" if pd.isna(i) else str(int(i) + 2))
+    failures["line"] = row_numbers.map(lambda i: "" if pd.isna(i) else str(int(i) + line_offset))
     rows = []
     for (column, what), group in failures.groupby(["column", "what"], dropna=False, sort=False):
         values = group["failure_case"].map(str).drop_duplicates().head(3).tolist()
@@ -81,12 +82,18 @@ def _describe(failure: pd.Series) -> str:
     return check
 
 
-def validate_frame(frame: pd.DataFrame, source: str | Path) -> pd.DataFrame:
-    """Return the frame coerced to the contract's dtypes, or raise ContractError naming every failure."""
+def validate_frame(
+    frame: pd.DataFrame, source: str | Path, schema: pa.DataFrameSchema = SCHEMA, line_offset: int = 2
+) -> pd.DataFrame:
+    """Return the frame coerced to the contract's dtypes, or raise ContractError naming every failure.
+
+    `schema` is the contract, or the contract without its label for unlabelled data (served requests);
+    row i of the frame is on line i + `line_offset` of the file (2 for a CSV with a header).
+    """
     try:
-        return Contract.validate(frame, lazy=True)
+        return schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        table = _summarise(errors.failure_cases)
+        table = _summarise(errors.failure_cases, line_offset)
         message = (
             f"{source} breaks the data contract ({len(table)} problem(s); {Contract.__module__}.Contract):\n\n"
             f"{table.to_string(index=False)}\n\n"

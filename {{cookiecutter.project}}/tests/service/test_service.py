@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
 from {{ cookiecutter.package }}.package import SMOKE
+from {{ cookiecutter.package }}.schema import FEATURES
 from {{ cookiecutter.package }}.smoke import _call, free_port, serve_command, serve_env, smoke, wait_ready
+from {{ cookiecutter.package }}.traffic import held_out_records, send
 
 pytestmark = pytest.mark.slow
 
@@ -140,8 +143,27 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     log = root / config.load("serve")["request_log"]["path"]
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) >= 2
-    assert set(lines[-1]) == {"features", "prediction"}
+    assert set(lines[-1]) == {"model", "features", "prediction"}
     assert lines[-1]["features"] == known["records"][1]
+    assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
+
+
+def test_drift_check_reads_the_served_request_log(server, packaged):
+    """Known traffic to the real bento, then the drift check's reader: the same rows, answers and model."""
+    root, packaged_record = packaged
+    records = held_out_records()[:48]
+    sent = send(server, records, batch=16)
+    answers = json.loads(_call(f"{server}/predict", {"records": records[:16]})[1])  # logged too: 64 rows in all
+    frame, origin = read_request_log(root / config.load("serve")["request_log"]["path"])
+    version = packaged_record["mlflow_version"]
+    assert sent == 48 and origin["model"] == {"name": registry.model_name(), "version": version}
+    logged = frame.tail(64).reset_index(drop=True)
+    expected = [[record[name] for name in FEATURES] for record in records + records[:16]]
+    np.testing.assert_allclose(logged[FEATURES].to_numpy(), expected)
+    assert list(logged[PREDICTION].tail(16)) == [max(answer, key=answer.get) for answer in answers]
+    result = drift(root / config.load("serve")["request_log"]["path"])
+    assert result["reference"]["version"] == version
+    assert result["current"]["rows"] == len(frame)
 
 
 def test_openapi_fuzzing_finds_no_server_error(server):

@@ -1,0 +1,264 @@
+"""`make drift`: today's data (a batch file or the service's request log) against what the model learned from.
+
+The reference is a sample of the training split with the model's own predictions, logged with the model's run
+(`reference/reference.csv`), so a check always compares with the data of the version that is deployed.
+"""
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import torch
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from . import config, registry, tracking
+from .evaluate import predict_proba
+from .schema import CLASSES, FEATURES, LABEL, SCHEMA
+from .validate import ContractError, read_table, validate_frame
+
+REFERENCE_ARTIFACT = "reference/reference.csv"
+PREDICTION = "prediction"  # the predicted class: prediction drift, for labelled and unlabelled data alike
+NO_DRIFT, DRIFT, INVALID = 0, 1, 3  # exit codes of `make drift` (2 is any other error, as for every step)
+
+
+def settings() -> dict:
+    return config.load("drift")
+
+
+def with_predictions(frame: pd.DataFrame, model: torch.nn.Module) -> pd.DataFrame:
+    """The frame plus the model's predicted class for each row."""
+    probabilities = predict_proba(model, frame)
+    return frame.assign(**{PREDICTION: [CLASSES[index] for index in probabilities.argmax(axis=1)]})
+
+
+def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
+    """Inside an active run: log a seeded sample of the training split with the model's predictions."""
+    drift_cfg = settings()
+    rows = config.require(drift_cfg, "reference_rows", "drift")
+    sample = train.sample(n=min(rows, len(train)), random_state=drift_cfg.get("seed", 0))
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / Path(REFERENCE_ARTIFACT).name
+        with_predictions(sample, model).to_csv(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
+
+
+def read_request_log(path: Path) -> tuple[pd.DataFrame, dict]:
+    """The records a served bento logged (rotated files too, oldest first) and the model version that served them.
+
+    Only the rows of the latest model version in the log are kept: earlier versions had other references.
+    """
+    # RotatingFileHandler's backups: requests.jsonl.1 is the newest, .5 the oldest.
+    backups = [file for file in path.parent.glob(f"{path.name}.*") if file.suffix[1:].isdigit()]
+    files = sorted(backups, key=lambda file: -int(file.suffix[1:]))
+    records = []
+    for file in [*files, path]:
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                record = {**entry["features"], PREDICTION: max(entry["prediction"], key=entry["prediction"].get)}
+                records.append((record, entry["model"]))
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as error:
+                raise ContractError(
+                    f"{file}:{number}: not a request-log record ({type(error).__name__}: {error}); expected a JSON "
+                    'object with "features", "prediction" and "model", as the service writes'
+                ) from None
+    if not records:
+        raise ContractError(f"{path}: the request log is empty; send the service some traffic first")
+    model = records[-1][1]
+    frame = pd.DataFrame([record for record, served_by in records if served_by == model])
+    return frame, {"model": model, "dropped_rows": len(records) - len(frame)}
+
+
+def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """Current data checked against the contract (without the label when it has none)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no such file. Pass CURRENT=<a CSV with the contract's columns> or the service's request log."
+        )
+    if path.suffix == ".jsonl" or ".jsonl." in path.name:
+        frame, origin = read_request_log(path)
+        line_offset = 1  # no header line
+    else:
+        frame, origin, line_offset = read_table(path), {}, 2
+    schema = SCHEMA if LABEL in frame else SCHEMA.remove_columns([LABEL])
+    predictions = frame.pop(PREDICTION) if PREDICTION in frame else None
+    frame = validate_frame(frame, path, schema, line_offset)
+    if predictions is not None:
+        frame[PREDICTION] = predictions
+    return frame, origin
+
+
+def reference_for(version) -> pd.DataFrame:
+    """The reference logged with a model version's training run."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=scratch
+            )
+        except (OSError, MlflowException):
+            raise ValueError(
+                f"model version {version.version} (run {version.run_id}) has no {REFERENCE_ARTIFACT}: it was trained "
+                "before drift checks were added. Retrain it (`make pipeline`) to log its reference."
+            ) from None
+        return pd.read_csv(local)
+
+
+def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    return frame.sample(n=rows, random_state=seed) if len(frame) > rows else frame
+
+
+def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
+    """Evidently's DataDriftPreset (tests on) over the contract's columns, plus the predicted class."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+    from evidently.presets import DataDriftPreset
+
+    labelled = LABEL in current
+    columns = FEATURES + ([LABEL] if labelled else [])
+    # Column kinds come from the contract: every feature is numerical, the label and the prediction are classes.
+    definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[LABEL, PREDICTION])
+    if not labelled:
+        reference = reference.drop(columns=[LABEL])
+        definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[PREDICTION])
+    threshold = config.require(drift_cfg, "threshold", "drift")
+    preset = DataDriftPreset(
+        columns=columns,
+        drift_share=config.require(drift_cfg, "drift_share", "drift"),
+        num_method=drift_cfg.get("num_method"),
+        cat_method=drift_cfg.get("cat_method"),
+        threshold=threshold,
+        per_column_method=drift_cfg.get("per_column_method") or None,
+        per_column_threshold=drift_cfg.get("per_column_threshold") or None,
+    )
+    prediction = ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=threshold)
+    report = Report([preset, prediction], include_tests=True)
+    return report.run(
+        Dataset.from_pandas(current[[*columns, PREDICTION]], data_definition=definition),
+        Dataset.from_pandas(reference[[*columns, PREDICTION]], data_definition=definition),
+    )
+
+
+def summarise(snapshot) -> dict:
+    """Per-column scores and the verdict, read from the snapshot's tests (a failed test is a drift)."""
+    content = snapshot.dict()
+    metrics = {metric["id"]: metric for metric in content["metrics"]}
+    columns, share = [], None
+    for test in content["tests"]:
+        params = test["metric_config"]["params"]
+        metric = metrics.get(test["metric_config"]["metric_id"], {})
+        if "column" in params:
+            columns.append(
+                {
+                    "column": params["column"],
+                    "method": params.get("method") or "default",
+                    "score": metric.get("value"),
+                    "threshold": params.get("threshold"),
+                    "drifted": test["status"] == "FAIL",
+                }
+            )
+        else:
+            value = metric.get("value") or {}
+            share = {
+                "drifted_columns": value.get("count"),
+                "share": value.get("share"),
+                "threshold": params.get("drift_share"),
+                "drifted": test["status"] == "FAIL",
+            }
+    prediction = next(column for column in columns if column["column"] == PREDICTION)
+    return {
+        "drift": share["drifted"] or prediction["drifted"],
+        "drift_share": share,
+        "prediction": prediction,
+        "columns": [column for column in columns if column["column"] != PREDICTION],
+    }
+
+
+def resolve_version(client: MlflowClient, name: str, origin: dict, alias: str | None):
+    """The model version whose reference to use: the one that served the log, or the alias's."""
+    if "model" in origin:
+        served = origin["model"]
+        return client.get_model_version(served["name"], str(served["version"]))
+    version = registry.version_with_alias(client, name, alias)
+    if version is None:
+        raise ValueError(
+            f"model {name!r} has no @{alias} version to compare with: promote one (`make promote`), "
+            "or pass ALIAS=staging (configs/drift.yaml: alias)"
+        )
+    return version
+
+
+def drift(current_path: str | Path, alias: str | None = None) -> dict:
+    """Check, write reports/drift.{json,html,md} and return the result; raises ContractError for invalid data."""
+    drift_cfg = settings()
+    result_path = Path(config.require(drift_cfg, "result_file", "drift"))
+    for stale in (result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")):
+        stale.unlink(missing_ok=True)  # a failed check must not leave an earlier verdict to be read as this one
+    current, origin = load_current(current_path)
+    tracking.start(tracking.settings())
+    client = MlflowClient()
+    version = resolve_version(client, registry.model_name(), origin, alias or drift_cfg.get("alias"))
+    reference = reference_for(version)
+    if PREDICTION not in current:
+        current = with_predictions(current, mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}"))
+    rows, seed = config.require(drift_cfg, "sample_rows", "drift"), drift_cfg.get("seed", 0)
+    checked = sample(current, rows, seed)
+    snapshot = compare(checked, sample(reference, rows, seed), drift_cfg)
+    result = {
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "current": {
+            "source": str(current_path),
+            "rows": len(current),
+            "checked_rows": len(checked),
+            "labelled": LABEL in current,
+            **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
+        },
+        "reference": {"model": version.name, "version": str(version.version), "run_id": version.run_id},
+        **summarise(snapshot),
+    }
+    result["reference"]["rows"] = len(reference)
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(result_path.with_suffix(".html")))  # str: Evidently writes nothing for a Path
+    result_path.with_suffix(".md").write_text(markdown(result, result_path.with_suffix(".html").name))
+    result_path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def drifted_names(result: dict) -> list[str]:
+    names = [column["column"] for column in result["columns"] if column["drifted"]]
+    return names + ([PREDICTION] if result["prediction"]["drifted"] else [])
+
+
+def markdown(result: dict, html_name: str) -> str:
+    """The drift section of the report: verdict, sizes and the columns ranked by evidence of drift."""
+    current, reference = result["current"], result["reference"]
+    drifted = drifted_names(result)
+    verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result["drift"] else "✅ no drift"
+    ranked = sorted([*result["columns"], result["prediction"]], key=lambda column: column["score"] is None)
+    if all(column["method"] in {"ks", "chisquare", "default"} for column in ranked):
+        ranked = sorted(ranked, key=lambda column: column["score"])  # p-values: smallest first
+    lines = [
+        f"## Drift check: {verdict}",
+        "",
+        f"Current: `{current['source']}`, {current['rows']} rows ({current['checked_rows']} checked). "
+        f"Reference: the training sample of `{reference['model']}` version {reference['version']} "
+        f"({reference['rows']} rows).",
+        "",
+        "| column | method | score | threshold | drifted |",
+        "|---|---|---|---|---|",
+    ]
+    for column in ranked[:10]:
+        score = "" if column["score"] is None else f"{column['score']:.3g}"
+        mark = "❌" if column["drifted"] else ""
+        lines.append(f"| {column['column']} | {column['method']} | {score} | {column['threshold']} | {mark} |")
+    more = len(ranked) - 10
+    lines += ["", f"({more} more columns; all in `{html_name}`.)" if more > 0 else f"(Details: `{html_name}`.)"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,59 @@
+"""`make retrain-check`: drift, the amount of new data and the champion's age, combined into retrain yes/no."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from . import config, tracking
+from .drift import drifted_names
+
+
+def decide(result: dict, age_days: float, retrain_cfg: dict) -> tuple[bool, str]:
+    """The decision and its reason, from a drift result and the compared model's age."""
+    min_rows = config.require(retrain_cfg, "min_new_rows", "drift")
+    max_age = config.require(retrain_cfg, "max_champion_age_days", "drift")
+    rows, version = result["current"]["rows"], result["reference"]["version"]
+    age = f"version {version} is {age_days:.1f} days old"
+    if result["drift"]:
+        drifted = ", ".join(drifted_names(result))
+        if rows >= min_rows:
+            return True, f"drift in {drifted} over {rows} new rows (>= {min_rows}); {age}"
+        if age_days <= max_age:
+            return False, (
+                f"drift in {drifted}, but only {rows} new rows (< {min_rows}): too few to retrain on; "
+                "look at reports/drift.html"
+            )
+    if age_days > max_age:
+        return True, f"{age} (> {max_age}): scheduled refresh"
+    return False, f"no drift over {rows} new rows; {age} (<= {max_age})"
+
+
+def retrain_check() -> dict:
+    drift_cfg = config.load("drift")
+    retrain_cfg = config.require(drift_cfg, "retrain", "drift")
+    drift_path = Path(config.require(drift_cfg, "result_file", "drift"))
+    if not drift_path.is_file():
+        raise FileNotFoundError(f"{drift_path}: no drift result. Run `make drift CURRENT=...` first.")
+    result = json.loads(drift_path.read_text())
+    tracking.start(tracking.settings())
+    reference = result["reference"]
+    version = MlflowClient().get_model_version(reference["model"], reference["version"])
+    age_days = (time.time() - version.creation_timestamp / 1000) / 86400
+    retrain, reason = decide(result, age_days, retrain_cfg)
+    decision = {"retrain": retrain, "reason": reason, "drift_result": str(drift_path), "model": reference}
+    out = Path(config.require(retrain_cfg, "result_file", "drift"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(decision, indent=2) + "\n")
+    return decision
+
+
+def output_lines(decision: dict) -> list[str]:
+    """`retrain=yes|no` and `reason=...`: the format of $GITHUB_OUTPUT, appended there too when it is set."""
+    lines = [f"retrain={'yes' if decision['retrain'] else 'no'}", f"reason={decision['reason']}"]
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
+            outputs.write("\n".join(lines) + "\n")
+    return lines

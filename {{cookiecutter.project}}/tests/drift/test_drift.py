@@ -1,0 +1,176 @@
+"""Drift checks against the training reference: no false alarms on unchanged data, drift on shifted data."""
+
+import json
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }}.cli import main
+from {{ cookiecutter.package }}.data import load_split
+from {{ cookiecutter.package }}.drift import (
+    DRIFT,
+    INVALID,
+    NO_DRIFT,
+    PREDICTION,
+    REFERENCE_ARTIFACT,
+    compare,
+    drift,
+    drifted_names,
+    reference_for,
+    summarise,
+    with_predictions,
+)
+from {{ cookiecutter.package }}.retrain import decide, output_lines, retrain_check
+from {{ cookiecutter.package }}.schema import FEATURES, LABEL
+
+pytestmark = pytest.mark.slow
+
+SEEDS = 25  # random reference/current partitions of one table: every alarm is a false one
+
+
+@pytest.fixture(scope="module")
+def staging(trained):
+    return registry.version_with_alias(mlflow.MlflowClient(), registry.model_name(), "staging")
+
+
+@pytest.fixture(scope="module")
+def held_out(trained) -> pd.DataFrame:
+    """Rows the model never trained on: the same distribution as its reference."""
+    splits_dir = config.load("data")["splits_dir"]
+    return pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
+
+
+def _reports() -> list[Path]:
+    result = Path(config.load("drift")["result_file"])
+    return [result, result.with_suffix(".html"), result.with_suffix(".md")]
+
+
+def _write(frame: pd.DataFrame, name: str) -> str:
+    path = f"data/{name}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_the_reference_travels_with_the_model_version(staging):
+    reference = reference_for(staging)
+    train = load_split(config.load("data")["splits_dir"], "train")
+    assert list(reference.columns) == [*FEATURES, LABEL, PREDICTION]
+    assert len(reference) == len(train)  # fewer rows than reference_rows: the whole training split
+    assert set(reference[PREDICTION]) <= {"malignant", "benign"}
+    artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(staging.run_id, "reference")]
+    assert artifacts == [REFERENCE_ARTIFACT]
+
+
+def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
+    """The configured per-column threshold (Bonferroni over the columns) keeps false alarms near 5% or below."""
+    model = mlflow.pytorch.load_model(f"models:/{staging.name}/{staging.version}")
+    table = with_predictions(pd.read_csv(config.load("data")["raw"]), model)
+    drift_cfg = config.load("drift")
+    alarms = []
+    for seed in range(SEEDS):
+        shuffled = table.sample(frac=1, random_state=seed)
+        reference, current = shuffled.iloc[:369], shuffled.iloc[369:]
+        result = summarise(compare(current, reference, drift_cfg))
+        alarms.append(result["drift"])
+    rate = sum(alarms) / SEEDS
+    print(f"false-positive rate over {SEEDS} partitions: {rate:.2f}")
+    assert rate <= 0.12, f"{sum(alarms)} of {SEEDS} unchanged partitions were called drift"
+
+
+def test_held_out_data_shows_no_drift(held_out):
+    assert main(["drift", _write(held_out[FEATURES], "held_out"), "--alias", "staging"]) == NO_DRIFT
+    result = json.loads(Path(config.load("drift")["result_file"]).read_text())
+    assert result["drift"] is False and result["current"]["rows"] == len(held_out)
+    assert result["reference"]["version"] == "1" and not result["current"]["labelled"]
+
+
+def test_a_mean_shift_in_one_feature_is_drift_in_that_feature(held_out):
+    shifted = held_out[FEATURES].copy()
+    shifted["mean_texture"] += shifted["mean_texture"].std()  # still inside the contract's range
+    assert main(["drift", _write(shifted, "shifted"), "--alias", "staging"]) == DRIFT
+    result = drift("data/shifted.csv", alias="staging")
+    assert drifted_names(result) == ["mean_texture"]
+    assert "mean_texture" in _reports()[2].read_text()
+
+
+def test_a_changed_class_balance_is_drift_in_label_and_prediction(held_out):
+    malignant = held_out[held_out[LABEL] == 0]
+    skewed = pd.concat([malignant, held_out[held_out[LABEL] == 1].head(len(malignant) // 4)])
+    result = drift(_write(skewed, "skewed"), alias="staging")
+    assert result["drift"] and result["current"]["labelled"]
+    assert {LABEL, PREDICTION} <= set(drifted_names(result))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda frame: frame.assign(mean_area=frame["mean_area"].mask(frame.index % 3 == 0)), "empty value"),
+        (lambda frame: frame.assign(mean_smoothness=frame["mean_smoothness"] * 20), "above the maximum"),
+    ],
+    ids=["surge-of-missing-values", "out-of-range-values"],
+)
+def test_invalid_current_data_is_refused_before_any_drift_check(held_out, change, expected, capsys):
+    path = _write(change(held_out[FEATURES].copy()), "broken")
+    assert main(["drift", path, "--alias", "staging"]) == INVALID
+    message = capsys.readouterr().err
+    assert path in message and expected in message
+    assert not any(report.exists() for report in _reports())  # no earlier verdict left to be misread
+
+
+def test_a_broken_request_log_line_is_named(trained, capsys):
+    log = trained / "logs/broken.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text('{"model": {"name": "m", "version": "1"}, "features": {}, "prediction": {"a": 1}}\nnot json\n')
+    assert main(["drift", str(log)]) == INVALID
+    assert f"{log}:2" in capsys.readouterr().err
+
+
+def test_missing_current_file_is_an_error_not_a_verdict(trained, capsys):
+    assert main(["drift", "data/nowhere.csv"]) == 2
+    assert "data/nowhere.csv: no such file" in capsys.readouterr().err
+
+
+def _result(drifted: bool, rows: int) -> dict:
+    column = {"column": "mean_area", "drifted": drifted}
+    return {
+        "drift": drifted,
+        "current": {"rows": rows},
+        "reference": {"version": "3"},
+        "columns": [column],
+        "prediction": {"drifted": False},
+    }
+
+
+@pytest.mark.parametrize(
+    ("drifted", "rows", "age_days", "retrain", "reason"),
+    [
+        (True, 500, 1, True, "drift in mean_area over 500 new rows"),
+        (True, 50, 1, False, "too few to retrain on"),
+        (False, 500, 45, True, "scheduled refresh"),
+        (True, 50, 45, True, "scheduled refresh"),
+        (False, 500, 1, False, "no drift over 500 new rows"),
+    ],
+)
+def test_retrain_decision(drifted, rows, age_days, retrain, reason):
+    settings = {"min_new_rows": 200, "max_champion_age_days": 30}
+    decision, why = decide(_result(drifted, rows), age_days, settings)
+    assert decision is retrain and reason in why
+
+
+def test_retrain_check_reads_the_drift_result_and_writes_the_workflow_output(held_out, tmp_path, monkeypatch):
+    drift(_write(held_out[FEATURES], "held_out"), alias="staging")
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    lines = output_lines(retrain_check())
+    assert lines[0] == "retrain=no" and lines[1].startswith("reason=no drift over 200 new rows; version 1 is 0.0")
+    assert outputs.read_text().splitlines() == lines
+
+
+def test_retrain_check_without_a_drift_result_says_what_to_run(trained, capsys):
+    for path in _reports():
+        path.unlink(missing_ok=True)
+    assert main(["retrain-check"]) == 2
+    assert "Run `make drift CURRENT=...` first" in capsys.readouterr().err
