@@ -10,7 +10,7 @@ DEMO_DIR := build/demo
 DEMO := $(DEMO_DIR)/tumor-classifier
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast docs docs-serve bench bench-serve clean
+.PHONY: help venv demo test test-fast docs docs-serve bench bench-drift bench-serve clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,12 @@ test-fast: venv ## the fast tier only (structure, rendering, hooks): under a min
 
 docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
 	$(VENV)/bin/mkdocs serve
+
+bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs per-column scipy KS
+	rm -rf build/bench-drift
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-drift .
+	$(MAKE) -C build/bench-drift/tumor-classifier setup data VENV=$(VENV)
+	$(PYTHON) bench/drift_check.py --project build/bench-drift/tumor-classifier
 
 bench-serve: venv ## serving: the baked bento vs a naive FastAPI server, 64 concurrent clients
 	rm -rf build/bench-serve

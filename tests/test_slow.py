@@ -124,7 +124,7 @@ def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed
     assert project.make("drift", CURRENT="logs/traffic-shifted.jsonl", check=False).returncode != 0
     assert project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift",
                        "logs/traffic-shifted.jsonl", check=False).returncode == 1  # fmt: skip
-    rows = (project.path / "data" / "splits" / "test.csv").read_text().splitlines()
+    rows = (project.path / "data" / "raw" / "breast_cancer.csv").read_text().splitlines()
     broken = project.path / "data" / "broken.csv"
     broken.write_text("\n".join([rows[0], rows[1].replace(",", ",-", 1)]) + "\n")  # a negative texture
     invalid = project.make("drift", CURRENT="data/broken.csv", ALIAS="staging", check=False)

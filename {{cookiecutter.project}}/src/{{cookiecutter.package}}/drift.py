@@ -147,6 +147,19 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     )
 
 
+def check(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Module | None, drift_cfg: dict):
+    """Sample both sides to sample_rows (seeded), predict the sampled rows if they carry no prediction, compare.
+
+    Returns the Evidently snapshot and the rows checked. Sampling is what keeps a million rows fast: the test's
+    power depends on the sample sizes, not on how many rows were there (docs/drift.md).
+    """
+    rows, seed = config.require(drift_cfg, "sample_rows", "drift"), drift_cfg.get("seed", 0)
+    checked = sample(current, rows, seed)
+    if model is not None:
+        checked = with_predictions(checked, model)
+    return compare(checked, sample(reference, rows, seed), drift_cfg), checked
+
+
 def summarise(snapshot) -> dict:
     """Per-column scores and the verdict, read from the snapshot's tests (a failed test is a drift)."""
     content = snapshot.dict()
@@ -207,11 +220,8 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
     client = MlflowClient()
     version = resolve_version(client, registry.model_name(), origin, alias or drift_cfg.get("alias"))
     reference = reference_for(version)
-    if PREDICTION not in current:
-        current = with_predictions(current, mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}"))
-    rows, seed = config.require(drift_cfg, "sample_rows", "drift"), drift_cfg.get("seed", 0)
-    checked = sample(current, rows, seed)
-    snapshot = compare(checked, sample(reference, rows, seed), drift_cfg)
+    model = None if PREDICTION in current else mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}")
+    snapshot, checked = check(current, reference, model, drift_cfg)
     result = {
         "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "current": {

@@ -1,0 +1,124 @@
+"""Drift-check time: the baked project's check next to a per-column two-sample KS test with scipy (the floor).
+
+At 10k, 100k and 1M rows x the contract's 30 feature columns, in one process, measured side by side. The baked
+check is what `make drift` runs after reading the file: validate every row against the contract, sample to
+`sample_rows`, predict the sampled rows, Evidently's DataDriftPreset with tests (and its HTML-ready widgets).
+The floor is `scipy.stats.ks_2samp` on every column, all rows, against the same reference. Target: <= 10x the
+floor at 1M rows. Reading the CSV is timed apart (pandas), since both sides need it.
+
+    make bench-drift      # bakes build/bench-drift/tumor-classifier, installs it, runs this script
+    python bench/drift_check.py --project build/bench-drift/tumor-classifier [--rows 10000 1000000]
+"""
+
+import argparse
+import importlib
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import ks_2samp
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, required=True, help="a baked project, installed in this environment")
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--reference-rows", type=int, default=5_000, help="the reference sample (reference_rows)")
+    parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per size")
+    parser.add_argument("--partitions", type=int, default=40, help="random splits for the false-alarm rate (0: skip)")
+    return parser.parse_args()
+
+
+def synthetic(table: pd.DataFrame, features: list[str], rows: int, seed: int) -> pd.DataFrame:
+    """Rows of the bundled table drawn with replacement and jittered by 1%: realistic values, no exact repeats."""
+    rng = np.random.default_rng(seed)
+    drawn = table[features].to_numpy()[rng.integers(0, len(table), rows)]
+    drawn = drawn * rng.normal(1.0, 0.01, drawn.shape)
+    return pd.DataFrame(np.clip(drawn, 0, None), columns=features)
+
+
+def best(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    args = parse()
+    args.project = args.project.resolve()
+    os.chdir(args.project)
+    package = next(path.name for path in (args.project / "src").iterdir() if (path / "__init__.py").exists())
+    config = importlib.import_module(f"{package}.config")
+    drift = importlib.import_module(f"{package}.drift")
+    schema = importlib.import_module(f"{package}.schema")
+    validate = importlib.import_module(f"{package}.validate")
+    model_module = importlib.import_module(f"{package}.model")
+
+    torch.manual_seed(0)
+    features = schema.FEATURES
+    table = pd.read_csv(config.load("data")["raw"])
+    # An untrained model of the project's class: the check's cost does not depend on the weights.
+    net = model_module.Classifier(num_features=len(features), num_classes=len(schema.CLASSES), **config.load("model"))
+    model = model_module.Probabilities(net).eval()
+    reference = drift.with_predictions(synthetic(table, features, args.reference_rows, seed=1), model)
+    drift_cfg = config.load("drift")
+    unlabelled = schema.SCHEMA.remove_columns([schema.LABEL])
+
+    def ours(current: pd.DataFrame) -> None:
+        valid = validate.validate_frame(current, "bench", unlabelled)
+        snapshot, _ = drift.check(valid, reference, model, drift_cfg)
+        drift.summarise(snapshot)
+
+    def floor(current: pd.DataFrame) -> None:
+        for column in features:
+            ks_2samp(current[column].to_numpy(), reference[column].to_numpy())
+
+    ours(synthetic(table, features, 2_000, seed=2))  # warm-up: imports and first-call costs are not the check's
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    sizes = f"sample_rows {drift_cfg['sample_rows']}, reference {len(reference)} rows, best of {args.repeats}"
+    print(f"machine: {machine}; {sizes}")
+    print("check: validate all rows + sample + predict + Evidently; floor: scipy ks_2samp per column, all rows")
+    columns = ["rows", "columns", "read CSV s", "check s", "scipy KS s", "ratio", "target"]
+    header = " ".join(f"{name:>10}" for name in columns)
+    print(header)
+    print("-" * len(header))
+    for rows in args.rows:
+        current = synthetic(table, features, rows, seed=3)
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "current.csv"
+            current.to_csv(path, index=False)
+            read = best(lambda path=path: pd.read_csv(path), 1)
+        check = best(lambda current=current: ours(current), args.repeats)
+        ks = best(lambda current=current: floor(current), args.repeats)
+        target = "<= 10" if rows >= 1_000_000 else ""
+        cells = [f"{rows}", f"{len(features)}", f"{read:.2f}", f"{check:.2f}", f"{ks:.2f}", f"{check / ks:.1f}", target]
+        print(" ".join(f"{cell:>10}" for cell in cells), flush=True)
+
+    if args.partitions:
+        false_alarms(table, model, drift, drift_cfg, args.partitions)
+
+
+def false_alarms(table: pd.DataFrame, model, drift, drift_cfg: dict, partitions: int) -> None:
+    """Random splits of the bundled table into a 369-row reference and a 200-row current: every alarm is false."""
+    labelled = drift.with_predictions(table, model)
+    print(f"\nfalse alarms over {partitions} random partitions of the bundled table (369 reference, 200 current rows)")
+    for threshold in (drift_cfg["threshold"], 0.05):
+        settings = {**drift_cfg, "threshold": threshold}
+        alarms = 0
+        for seed in range(partitions):
+            shuffled = labelled.sample(frac=1, random_state=seed)
+            snapshot = drift.compare(shuffled.iloc[369:], shuffled.iloc[:369], settings)
+            alarms += drift.summarise(snapshot)["drift"]
+        print(f"  per-column threshold {threshold}: {alarms} of {partitions} ({alarms / partitions:.2f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
