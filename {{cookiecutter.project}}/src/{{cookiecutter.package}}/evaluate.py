@@ -17,7 +17,7 @@ from .schema import CLASSES, FEATURES, LABEL
 
 def predict_proba(model: torch.nn.Module, features: pd.DataFrame) -> np.ndarray:
     with torch.no_grad():
-        return model(torch.as_tensor(features[FEATURES].to_numpy(dtype=np.float32))).numpy()
+        return model(torch.tensor(features[FEATURES].to_numpy(dtype=np.float32))).numpy()  # a copy: writable
 
 
 def evaluate(run_id: str | None = None) -> dict:

@@ -99,8 +99,11 @@ def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> Conten
     return Contender("champion", description, predict_proba(model, test))
 
 
-def gate() -> dict:
-    """Score all three, judge the rules, and register the challenger as @staging only if every rule passes."""
+def gate(register: bool = True) -> dict:
+    """Score all three, judge the rules, and register the challenger as @staging only if every rule passes.
+
+    register=False judges only (a pull request's CI): the registry is read for the champion, never written.
+    """
     gate_cfg, data_cfg = config.load("gate"), config.load("data")
     metric = config.require(gate_cfg, "primary_metric", "gate")
     if metric not in METRICS:
@@ -163,9 +166,10 @@ def gate() -> dict:
         "champion_difference": interval,
         "rules": [asdict(rule) for rule in rules],
         "registered_version": None,
+        "dry_run": not register,
     }
     write_predictions(gate_cfg, test, contenders)
-    if passed:
+    if passed and register:
         tags = {"gate": PASSED, metric: f"{challenger.metrics[metric]:.4f}"}
         version = registry.register(client, name, record["model_uri"], record["run_id"], "staging", tags)
         result["registered_version"] = version

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import bentoml
@@ -47,21 +48,44 @@ def safe_tag(text: str) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "-" for char in text.lower())
 
 
-def import_model(name: str, version, commit: str) -> bentoml.Model:
-    """Copy the registered pt2 program into the bento model store (a self-contained bento needs no MLflow)."""
-    tag = f"{safe_tag(name)}:v{version.version}-{commit[:7]}"
+@dataclass
+class Source:
+    """Where the packaged model comes from: a registered version (CD) or the last run (a pull request's build)."""
+
+    uri: str
+    version: str  # the registry version, or "unregistered"
+    run_id: str
+    label: str  # in the bento's version: m<version> or r<run id>
+    description: str
+
+
+def resolve_source(client: MlflowClient, name: str, alias: str, last_run: bool) -> Source:
+    if last_run:
+        record = tracking.last_run()
+        run_id = record["run_id"]
+        return Source(record["model_uri"], "unregistered", run_id, f"r{run_id[:8]}", f"run {run_id[:8]}")
+    version = registry.version_with_alias(client, name, alias)
+    if version is None:
+        raise ValueError(f"model {name!r} has no @{alias} version: run `make gate` first (a pass sets @staging)")
+    number = str(version.version)
+    return Source(f"models:/{name}/{number}", number, version.run_id, f"m{number}", f"version {number} (@{alias})")
+
+
+def import_model(name: str, source: Source, commit: str) -> bentoml.Model:
+    """Copy the pt2 program into the bento model store (a self-contained bento needs no MLflow)."""
+    tag = f"{safe_tag(name)}:{source.label}-{commit[:7]}"
     try:
         return bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
         pass
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory() as scratch:
-        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version.version}", dst_path=scratch))
+        local = Path(mlflow.artifacts.download_artifacts(source.uri, dst_path=scratch))
         programs = list(local.rglob("*.pt2"))
         if len(programs) != 1:
-            raise ValueError(f"models:/{name}/{version.version}: expected one .pt2 program, found {len(programs)}")
-        labels = {"mlflow_model": name, "mlflow_version": str(version.version), "git_commit": commit[:40]}
-        with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": version.run_id}) as model:
+            raise ValueError(f"{source.uri}: expected one .pt2 program, found {len(programs)}")
+        labels = {"mlflow_model": name, "mlflow_version": source.version, "git_commit": commit[:40]}
+        with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": source.run_id}) as model:
             shutil.copy(programs[0], model.path_of("model.pt2"))
     return bentoml.models.get(tag)
 
@@ -92,18 +116,18 @@ def assemble(settings: dict) -> None:
     (CONTEXT / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
 
 
-def package() -> dict:
+def package(last_run: bool = False) -> dict:
+    """Build the bento from the model holding serve.yaml's alias, or (last_run) from the last training run."""
     serve_cfg, data_cfg = config.load("serve"), config.load("data")
     tracking.start(tracking.settings())
     client, name = MlflowClient(), registry.model_name()
     alias = config.require(serve_cfg, "alias", "serve")
-    version = registry.version_with_alias(client, name, alias)
-    if version is None:
-        raise ValueError(f"model {name!r} has no @{alias} version: run `make gate` first (a pass sets @staging)")
+    source = resolve_source(client, name, alias, last_run)
     commit, _ = tracking.git_commit()
     commit = commit if len(commit) == 40 else "nogit"  # a project without a first commit yet
-    model = import_model(name, version, commit)
+    model = import_model(name, source, commit)
     write_smoke(model, config.require(data_cfg, "splits_dir", "data"))
+    bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
     settings = {
         key: serve_cfg[key]
         for key in ("workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request")
@@ -112,16 +136,17 @@ def package() -> dict:
         "request_log": serve_cfg["request_log"],
         "service_name": safe_tag(name),
         "model_tag": str(model.tag),
-        "served_model": {"name": name, "version": str(version.version)},
+        "served_model": {"name": name, "version": source.version},
+        "bento": f"{safe_tag(name)}:{bento_version}",
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
     }
     assemble(settings)
-    bento_version = f"{commit[:7]}-m{version.version}"  # the git SHA and the model version
     # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.
     with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.bentos.delete(f"{safe_tag(name)}:{bento_version}")
-    labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={version.version}", f"--label=alias={alias}"]
+    labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={source.version}"]
+    labels += [] if last_run else [f"--label=alias={alias}"]
     built = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", str(CONTEXT), "--version", bento_version, "-o", "tag", *labels],
         capture_output=True,
@@ -130,7 +155,8 @@ def package() -> dict:
     if built.returncode != 0:
         raise RuntimeError(f"bentoml build failed:\n{built.stderr[-3000:]}")
     tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
-    record = {"bento": tag, "model": str(model.tag), "mlflow_version": str(version.version), "alias": alias}
+    record = {"bento": tag, "model": str(model.tag), "mlflow_version": source.version, "source": source.description}
+    record["alias"] = None if last_run else alias
     RECORD.parent.mkdir(parents=True, exist_ok=True)
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
     return record

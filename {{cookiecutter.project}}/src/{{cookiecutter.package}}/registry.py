@@ -44,13 +44,21 @@ def register(client: MlflowClient, name: str, model_uri: str, run_id: str, alias
     return str(version.version)
 
 
-def promote(environment: str) -> str:
-    """Move @<environment> to the version that holds the alias before it (production <- staging)."""
+def promote(environment: str, version: str | None = None) -> str:
+    """Move @<environment> to the version that holds the alias before it (production <- staging), or to `version`.
+
+    CD passes the version it deployed: @staging may have moved on since (a scheduled retrain registers too).
+    """
     if environment not in PROMOTIONS:
         raise ValueError(f"ENV={environment!r}: promotable environments are {', '.join(PROMOTIONS)}")
     tracking.start(tracking.settings())
     client, name, source = MlflowClient(), model_name(), PROMOTIONS[environment]
-    candidate = version_with_alias(client, name, source)
+    if version is not None:
+        candidate = client.get_model_version(name, str(version))
+        if candidate.tags.get("gate") != "passed":
+            raise ValueError(f"{name} version {version} did not pass the gate: it cannot become @{environment}")
+    else:
+        candidate = version_with_alias(client, name, source)
     if candidate is None:
         raise ValueError(f"model {name!r} has no @{source} version: run `make gate` (it sets @{source} on a pass)")
     client.set_registered_model_alias(name, environment, candidate.version)

@@ -106,6 +106,14 @@ def _data_section(splits_dir: Path) -> list[str]:
     return lines
 
 
+def _registration(gate: dict) -> str:
+    if gate.get("registered_version"):
+        return f"Registered as version {gate['registered_version']} with alias `@staging`."
+    if gate.get("dry_run") and gate["verdict"] == "passed":
+        return "Dry run (pull request): nothing registered. On merge, CD trains, gates and registers it."
+    return "Nothing was registered and no alias moved."
+
+
 def report() -> Path:
     gate_cfg, data_cfg = config.load("gate"), config.load("data")
     gate_path = Path(config.require(gate_cfg, "result_file", "gate"))
@@ -116,16 +124,13 @@ def report() -> Path:
     predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"))
     verdict = gate["verdict"]
     others = "the champion and a trivial baseline" if "champion" in gate["contenders"] else "a trivial baseline"
-    registered = gate.get("registered_version")
     lines = [
         f"## {ICON[verdict]} Model gate {verdict.upper()}: `{gate['model_name']}`",
         "",
         f"Challenger: MLflow run `{gate['challenger_run_id']}`, scored with {others} on the same "
         f"{gate['test_rows']} test rows. Primary metric: **{gate['primary_metric']}**.",
         "",
-        f"Registered as version {registered} with alias `@staging`."
-        if registered
-        else "Nothing was registered and no alias moved.",
+        _registration(gate),
         "",
         "### Metrics (test split)",
         "",

@@ -1,7 +1,6 @@
 """`make retrain-check`: drift, the amount of new data and the champion's age, combined into retrain yes/no."""
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -50,10 +49,6 @@ def retrain_check() -> dict:
     return decision
 
 
-def output_lines(decision: dict) -> list[str]:
-    """`retrain=yes|no` and `reason=...`: the format of $GITHUB_OUTPUT, appended there too when it is set."""
-    lines = [f"retrain={'yes' if decision['retrain'] else 'no'}", f"reason={decision['reason']}"]
-    if os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
-            outputs.write("\n".join(lines) + "\n")
-    return lines
+def workflow_outputs(decision: dict) -> dict[str, str]:
+    """`retrain=yes|no` and `reason=...`: printed, and appended to $GITHUB_OUTPUT by the CLI in a workflow."""
+    return {"retrain": "yes" if decision["retrain"] else "no", "reason": decision["reason"]}

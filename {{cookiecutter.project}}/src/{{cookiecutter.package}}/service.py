@@ -26,6 +26,7 @@ SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name
 SETTINGS = yaml.safe_load(SETTINGS_FILE.read_text())
 MODEL_TAG = SETTINGS["model_tag"]  # the bento model imported from the registry
 SERVED_BY = SETTINGS["served_model"]  # its registry name and version: the drift check's reference follows it
+BENTO = SETTINGS["bento"]  # <name>:<git sha>-m<model version>
 
 
 def _bounds(column) -> dict:
@@ -87,6 +88,22 @@ class JsonOnly:
         await self.app(scope, receive, send)
 
 
+class Version:
+    """ASGI middleware: GET /version names the registry model and bento served, so CD can wait for a rollout."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/version":
+            body = json.dumps({"model": SERVED_BY, "bento": BENTO}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 @bentoml.service(
     name=SETTINGS["service_name"],
     workers=SETTINGS["workers"],
@@ -119,3 +136,4 @@ class Classifier:
 
 
 Classifier.add_asgi_middleware(JsonOnly)
+Classifier.add_asgi_middleware(Version)

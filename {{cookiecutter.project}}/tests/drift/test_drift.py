@@ -23,7 +23,7 @@ from {{ cookiecutter.package }}.drift import (
     summarise,
     with_predictions,
 )
-from {{ cookiecutter.package }}.retrain import decide, output_lines, retrain_check
+from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import FEATURES, LABEL
 
 pytestmark = pytest.mark.slow
@@ -160,11 +160,12 @@ def test_retrain_decision(drifted, rows, age_days, retrain, reason):
     assert decision is retrain and reason in why
 
 
-def test_retrain_check_reads_the_drift_result_and_writes_the_workflow_output(held_out, tmp_path, monkeypatch):
+def test_retrain_check_reads_the_drift_result_and_writes_the_workflow_output(held_out, tmp_path, monkeypatch, capsys):
     drift(_write(held_out[FEATURES], "held_out"), alias="staging")
     outputs = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    lines = output_lines(retrain_check())
+    assert main(["retrain-check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "retrain=no" and lines[1].startswith("reason=no drift over 200 new rows; version 1 is 0.0")
     assert outputs.read_text().splitlines() == lines
 

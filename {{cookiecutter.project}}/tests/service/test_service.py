@@ -16,6 +16,7 @@ import pytest
 
 from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
+from {{ cookiecutter.package }}.gitops import wait_deployed
 from {{ cookiecutter.package }}.package import SMOKE
 from {{ cookiecutter.package }}.schema import FEATURES
 from {{ cookiecutter.package }}.smoke import _call, free_port, serve_command, serve_env, smoke, wait_ready
@@ -146,6 +147,15 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     assert set(lines[-1]) == {"model", "features", "prediction"}
     assert lines[-1]["features"] == known["records"][1]
     assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
+
+
+def test_version_names_the_served_model_for_rollout_checks(server, packaged):
+    status, body = _call(f"{server}/version")
+    assert status == 200
+    answer = json.loads(body)
+    assert answer == {"model": {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]},
+                      "bento": packaged[1]["bento"]}  # fmt: skip
+    assert wait_deployed(server, packaged[1]["mlflow_version"], timeout=5)["bento"] == packaged[1]["bento"]
 
 
 def test_drift_check_reads_the_served_request_log(server, packaged):

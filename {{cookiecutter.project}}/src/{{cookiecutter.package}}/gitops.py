@@ -1,0 +1,155 @@
+"""GitOps: what runs in each environment is deploy/overlays/<env>/kustomization.yaml, changed only by commits.
+
+`bump` writes the image tag and model version into an overlay and commits it; `rollback` reverts the last
+bump; `wait_deployed` polls a service's /version until it serves the bumped model; `pin` records the model
+version a retrain pull request deploys (deploy/model.yaml).
+"""
+
+import base64
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from .package import RECORD
+
+OVERLAYS = Path("deploy/overlays")
+PIN = Path("deploy/model.yaml")
+# The identity GitHub shows for commits made with the workflow's own token.
+BOT = {"GIT_AUTHOR_NAME": "github-actions[bot]", "GIT_COMMITTER_NAME": "github-actions[bot]"}
+BOT["GIT_AUTHOR_EMAIL"] = BOT["GIT_COMMITTER_EMAIL"] = "41898282+github-actions[bot]@users.noreply.github.com"
+
+
+def git(*args: str) -> str:
+    environment = {**os.environ, **{key: value for key, value in BOT.items() if key not in os.environ}}
+    completed = subprocess.run(["git", *args], capture_output=True, text=True, env=environment)
+    if completed.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {completed.stderr.strip() or completed.stdout.strip()}")
+    return completed.stdout.strip()
+
+
+def overlay(environment: str) -> Path:
+    path = OVERLAYS / environment / "kustomization.yaml"
+    if not path.is_file():
+        known = sorted(p.name for p in OVERLAYS.iterdir()) if OVERLAYS.is_dir() else []
+        raise FileNotFoundError(f"{path}: no such overlay (environments: {', '.join(known) or 'none'})")
+    return path
+
+
+def built() -> dict:
+    """The last built bento (artifacts/bento.json): its tag and the registry model version it holds."""
+    if not RECORD.is_file():
+        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
+    return json.loads(RECORD.read_text())
+
+
+def image_ref(registry: str) -> str:
+    """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
+    name, version = built()["bento"].split(":")
+    return f"{registry.rstrip('/')}/{name}:{version}"
+
+
+def push() -> None:
+    """Rebase onto the remote branch (another job may have pushed a bump since checkout) and push.
+
+    On GitHub Actions the workflow's token authenticates the push: checkout keeps no credentials on disk.
+    """
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    branch = os.environ.get("GITHUB_REF_NAME", branch) if branch == "HEAD" else branch
+    auth = []
+    if os.environ.get("GITHUB_TOKEN"):
+        token = base64.b64encode(f"x-access-token:{os.environ['GITHUB_TOKEN']}".encode()).decode()
+        auth = ["-c", f"http.extraheader=AUTHORIZATION: basic {token}"]
+    git(*auth, "pull", "--rebase", "origin", branch)
+    git(*auth, "push", "origin", f"HEAD:{branch}")
+
+
+def bump(environment: str, image: str, model_version: str, commit: bool = True, publish: bool = False) -> str | None:
+    """Point an overlay at an image and model version; commit it. Returns the commit, None if nothing changed."""
+    path = overlay(environment)
+    name, separator, tag = image.rpartition(":")
+    if not separator or "/" in tag or not name:
+        raise ValueError(f"IMAGE={image!r}: expected <registry>/<name>:<tag>")
+    kustomization = yaml.safe_load(path.read_text())
+    images = kustomization.get("images") or []
+    if len(images) != 1:
+        raise ValueError(f"{path}: expected exactly one entry under images:, found {len(images)}")
+    labels = [entry for entry in kustomization.get("labels", []) if "model-version" in entry.get("pairs", {})]
+    if len(labels) != 1:
+        raise ValueError(f"{path}: expected one labels: entry with a model-version pair")
+    images[0].update(newName=name, newTag=tag)
+    labels[0]["pairs"]["model-version"] = str(model_version)
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    if not commit:
+        return None
+    git("add", str(path))
+    if not git("diff", "--cached", "--name-only", "--", str(path)):
+        return None  # already deployed: no empty commit
+    git("commit", "--quiet", "-m", f"deploy({environment}): {image}, model version {model_version}", "--", str(path))
+    if publish:
+        push()
+    return git("rev-parse", "HEAD")
+
+
+def rollback(environment: str, publish: bool = False) -> str:
+    """Revert the last bump of an overlay with a new commit (history is kept; Argo CD syncs the revert)."""
+    path = overlay(environment)
+    last = git("log", "-n", "1", "--format=%H", f"--grep=^deploy({environment}): ", "--", str(path))
+    if not last:
+        raise ValueError(f"{path}: no deploy({environment}) commit to revert")
+    git("revert", "--no-edit", last)
+    if publish:
+        push()
+    return git("rev-parse", "HEAD")
+
+
+def served_version(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/version", timeout=5) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, json.JSONDecodeError):
+        return None
+
+
+def wait_deployed(url: str, model_version: str, timeout: float, interval: float = 5) -> dict:
+    """Poll GET /version until the service answers with the model version; raise TimeoutError otherwise."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        last = served_version(url)
+        if last and str(last.get("model", {}).get("version")) == str(model_version):
+            return last
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    raise TimeoutError(
+        f"{url} did not serve model version {model_version} within {timeout:.0f} s (last answer: {last}); "
+        "check the Argo CD application and the rollout"
+    )
+
+
+def pin(version: str, reason: str) -> Path:
+    """Write deploy/model.yaml: the version a retrain pull request asks CD to deploy."""
+    PIN.parent.mkdir(parents=True, exist_ok=True)
+    comments = PIN.read_text().splitlines() if PIN.exists() else []
+    header = "".join(line + "\n" for line in comments if line.startswith("#"))
+    PIN.write_text(header + yaml.safe_dump({"version": str(version), "reason": reason}, sort_keys=False))
+    return PIN
+
+
+def pinned(changed_in_last_commit: bool = True) -> str | None:
+    """The pinned version, if deploy/model.yaml names one (and, by default, if the last commit changed it)."""
+    if not PIN.is_file():
+        return None
+    if changed_in_last_commit:
+        try:
+            if not git("diff", "--name-only", "HEAD~1", "HEAD", "--", str(PIN)):
+                return None
+        except RuntimeError:  # no parent commit here (a first commit, or a clone with fetch-depth 1)
+            return None
+    version = (yaml.safe_load(PIN.read_text()) or {}).get("version")
+    return None if version is None else str(version)
