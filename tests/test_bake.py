@@ -55,6 +55,7 @@ COMMON = [
     "tests/service/test_service.py",
     "tests/unit/__init__.py",
     "tests/unit/test_config.py",
+    "tests/unit/test_gitops.py",
 ]
 MODULES = ["__init__", "__main__", "cli", "config", "data", "drift", "evaluate", "gate", "gitops", "loadtest"]
 MODULES += ["locustfile"]
