@@ -11,13 +11,13 @@ floor at 1M rows. Reading the CSV is timed apart (pandas), since both sides need
 """
 
 import argparse
-import importlib
 import os
 import platform
 import tempfile
 import time
 from pathlib import Path
 
+import baked
 import numpy as np
 import pandas as pd
 import torch
@@ -69,19 +69,14 @@ def best(function, repeats: int) -> float:
 
 def main() -> None:
     args = parse()
-    args.project = args.project.resolve()
-    os.chdir(args.project)
-    package = next(path.name for path in (args.project / "src").iterdir() if (path / "__init__.py").exists())
-    config = importlib.import_module(f"{package}.config")
-    drift = importlib.import_module(f"{package}.drift")
-    schema = importlib.import_module(f"{package}.schema")
-    validate = importlib.import_module(f"{package}.validate")
-    model_module = importlib.import_module(f"{package}.model")
+    config, data, drift, model_module, schema, validate = baked.modules(
+        args.project, "config", "data", "drift", "model", "schema", "validate"
+    )
 
     torch.manual_seed(0)
     features = schema.FEATURES
     table = pd.read_csv(config.load("data")["raw"])
-    model = quick_model(config, model_module, importlib.import_module(f"{package}.data"), schema)
+    model = quick_model(config, model_module, data, schema)
     reference = drift.with_predictions(synthetic(table, features, args.reference_rows, seed=1), model)
     drift_cfg = config.load("drift")
     unlabelled = schema.SCHEMA.remove_columns([schema.LABEL])

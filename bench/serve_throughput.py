@@ -11,7 +11,6 @@ requests/s with p99 <= 100 ms on 2 cores.
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import platform
@@ -21,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import baked
 import httpx
 import torch
 import yaml
@@ -76,8 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     project = args.project.resolve()
     # The baked project's own helpers start and probe servers: the benchmark uses them, not copies.
-    package = next(path.name for path in (project / "src").iterdir() if (path / "__init__.py").exists())
-    smoke = importlib.import_module(f"{package}.smoke")
+    (smoke,) = baked.modules(project, "smoke", chdir=False)
     bento = json.loads((project / "artifacts/bento.json").read_text())
     known = json.loads((project / "artifacts/smoke.json").read_text())
     serve_cfg = yaml.safe_load((project / "configs/serve.yaml").read_text())

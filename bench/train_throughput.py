@@ -9,7 +9,6 @@ in alternation, at several batch sizes. Prints samples/s for each loop and the r
 """
 
 import argparse
-import importlib
 import os
 import platform
 import statistics
@@ -18,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import baked
 import torch
 
 
@@ -36,12 +36,7 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     args = parse()
     args.project = args.project.resolve()
-    os.chdir(args.project)
-    package = next(path.name for path in (args.project / "src").iterdir() if (path / "__init__.py").exists())
-    config = importlib.import_module(f"{package}.config")
-    data = importlib.import_module(f"{package}.data")
-    model_module = importlib.import_module(f"{package}.model")
-    schema = importlib.import_module(f"{package}.schema")
+    config, data, model_module, schema = baked.modules(args.project, "config", "data", "model", "schema")
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import MLFlowLogger

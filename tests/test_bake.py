@@ -30,6 +30,7 @@ COMMON = [
     "configs/model.yaml",
     "configs/serve.yaml",
     "configs/tracking.yaml",
+    "configs/train-cluster.yaml",
     "configs/train.yaml",
     "deploy/argocd/production.yaml",
     "deploy/argocd/staging.yaml",

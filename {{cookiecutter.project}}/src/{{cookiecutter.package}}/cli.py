@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import requests
 from mlflow.exceptions import MlflowException
 
 from . import config, tracking
@@ -52,7 +53,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
-    result = train(args.overrides)
+    result = train(args.overrides, args.config)
     if result is not None:
         print(f"trained: MLflow run {result['run_id']}, model {result['model_uri']}")
     return 0
@@ -357,6 +358,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", help="override configs, e.g. train.trainer.max_epochs=3"
     )
+    step.add_argument("--config", default="train", help="trainer settings file in configs/ (train-cluster: multi-node)")
     step.set_defaults(run=cmd_train)
 
     step = steps.add_parser("evaluate", help="score the last trained model on the test split")
@@ -478,11 +480,29 @@ def quiet_library_notices() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     quiet_library_notices()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # progress bars fill CI logs
     try:
         return args.run(args)
-    except (ContractError, config.ConfigError, OSError, ValueError, RuntimeError, MlflowException) as error:
+    except (MlflowException, requests.exceptions.ConnectionError) as error:
+        print(f"error: {_unreachable(error) or error}", file=sys.stderr)
+        return 2
+    except (ContractError, config.ConfigError, OSError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _unreachable(error: Exception) -> str | None:
+    """A clear line for a tracking server that does not answer, instead of a connection-pool message."""
+    text = str(error)
+    if not isinstance(error, requests.exceptions.ConnectionError) and "failed with exception" not in text:
+        return None
+    import mlflow
+
+    reason = text.split("Caused by", 1)[-1].strip(" ()'\"")[:200]
+    return (
+        f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}: is it running, and is "
+        f"MLFLOW_TRACKING_URI (or configs/tracking.yaml) right? ({reason})"
+    )
 
 
 if __name__ == "__main__":

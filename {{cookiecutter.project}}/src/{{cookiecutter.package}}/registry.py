@@ -35,7 +35,9 @@ def register(client: MlflowClient, name: str, model_uri: str, run_id: str, alias
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, description="Registered by the metric gate; aliases mark environments.")
-    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    # A logged model (models:/m-<id>) must be named by its id too: a tracking server refuses the bare URI.
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags, model_id=model_id)
     try:
         client.set_registered_model_alias(name, alias, version.version)
     except BaseException:

@@ -39,9 +39,13 @@ def flatten(settings: dict, prefix: str = "") -> dict:
     return flat
 
 
-def train(overrides: list[str] | None = None) -> dict | None:
-    """Fit, then (on rank 0 only) log the best model and its lineage. Returns the run's record on rank 0."""
-    settings = config.override({name: config.load(name) for name in ("data", "model", "train")}, list(overrides or []))
+def train(overrides: list[str] | None = None, train_config: str = "train") -> dict | None:
+    """Fit, then (on rank 0 only) log the best model and its lineage. Returns the run's record on rank 0.
+
+    `train_config` names the trainer settings file: configs/train.yaml, or e.g. train-cluster for multi-node.
+    """
+    files = {"data": "data", "model": "model", "train": train_config}
+    settings = config.override({key: config.load(name) for key, name in files.items()}, list(overrides or []))
     data_cfg, model_cfg, train_cfg = settings["data"], settings["model"], settings["train"]
     tracking_cfg = tracking.settings()
     L.seed_everything(config.require(train_cfg, "seed", "train"), workers=True)

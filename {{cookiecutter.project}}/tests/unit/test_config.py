@@ -37,3 +37,15 @@ def test_file_store_uri_is_refused(workspace, monkeypatch):
 def test_environment_overrides_the_configured_store(workspace, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
     assert tracking.settings()["tracking_uri"] == "sqlite:///elsewhere.db"
+
+
+def test_the_cluster_training_config_differs_only_in_the_trainer_placement(workspace):
+    local, cluster = config.load("train"), config.load("train-cluster")
+    placement = {"accelerator", "devices", "num_nodes", "strategy"}
+    assert {key: value for key, value in cluster.items() if key != "trainer"} == {
+        key: value for key, value in local.items() if key != "trainer"
+    }
+    for key in set(local["trainer"]) | set(cluster["trainer"]):
+        if key not in placement:
+            assert cluster["trainer"][key] == local["trainer"][key], key
+    assert cluster["trainer"]["strategy"] == "ddp" and cluster["trainer"]["num_nodes"] >= 2
