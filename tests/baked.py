@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ COMBINATIONS = {
 }
 # The slow tier installs into this machine's shared environment, so it runs combinations of its Python.
 SLOW = ["defaults", "slow-non-default"]
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server a test starts on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def params(names=None):

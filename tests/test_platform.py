@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.baked import TEMPLATE, VENV, BakedProject
+from tests.baked import TEMPLATE, VENV, BakedProject, free_port
 
 IN_CI = bool(os.environ.get("CI"))
 DEPLOY = TEMPLATE / "deploy"
@@ -33,12 +32,6 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEF
 def _unavailable(reason: str) -> None:
     """Skip with the reason on a laptop; in CI (.ci/run installs everything) a missing component fails."""
     (pytest.fail if IN_CI else pytest.skip)(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
@@ -68,7 +61,7 @@ def postgres():
     root.chmod(0o755)
     if as_user:
         shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     subprocess.run([*as_user, initdb, "-D", str(data), "-U", "mlflow", "--auth=trust"], check=True,
                    capture_output=True)  # fmt: skip
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
@@ -91,7 +84,7 @@ def s3(tmp_path_factory):
         _unavailable("moto's server is not installed (the template's dev group has moto[server])")
     import boto3
 
-    port, log = _free_port(), tmp_path_factory.mktemp("moto") / "moto.log"
+    port, log = free_port(), tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("w") as output:
         process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=output)
     endpoint = f"http://127.0.0.1:{port}"
@@ -110,7 +103,7 @@ class MlflowServer:
     """`mlflow server` on PostgreSQL and S3; stop() and start() keep the same port, database and bucket."""
 
     def __init__(self, backend: str, s3_endpoint: str, log: Path):
-        self.port, self.log, self.process = _free_port(), log, None
+        self.port, self.log, self.process = free_port(), log, None
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [
             str(VENV / "bin" / "mlflow"), "server", "--backend-store-uri", backend,

@@ -6,13 +6,12 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 
 import pytest
 
-from tests.baked import SLOW, VENV, params
+from tests.baked import SLOW, VENV, free_port, params
 
 pytestmark = pytest.mark.slow
 
@@ -59,9 +58,7 @@ def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
     project.make("pipeline")  # ends with package and a smoke test of the served bento
     bento = json.loads((project.path / "artifacts" / "bento.json").read_text())
     assert bento["alias"] == "staging" and bento["bento"].endswith(f"-m{bento['mlflow_version']}")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
         cwd=project.path,

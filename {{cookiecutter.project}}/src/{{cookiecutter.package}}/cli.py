@@ -157,7 +157,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from .drift import DRIFT, INVALID, NO_DRIFT, drift, drifted_names
+    from .drift import DRIFT, INVALID, NO_DRIFT, drift, drifted_names, report_paths
 
     current = args.current or config.load("serve")["request_log"]["path"]
     try:
@@ -173,8 +173,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     share = result["drift_share"]
     print(f"drifted columns: {share['drifted_columns']:.0f} ({100 * share['share']:.1f}% of the checked columns)")
     print(f"prediction: {'drifted' if result['prediction']['drifted'] else 'no drift'}")
-    output = Path(config.load("drift")["result_file"])
-    print(f"reports: {output}, {output.with_suffix('.html')}, {output.with_suffix('.md')}")
+    print(f"reports: {', '.join(map(str, report_paths(config.load('drift'))))}")
     if result["drift"]:
         print(f"DRIFT in {', '.join(drifted_names(result))}", file=sys.stderr)
         return DRIFT
@@ -219,9 +218,10 @@ def _outputs(pairs: dict[str, str]) -> None:
 
 
 def cmd_deploy_info(args: argparse.Namespace) -> int:
-    from .gitops import built, image_ref
+    from .gitops import image_ref
+    from .package import last_build
 
-    record = built()
+    record = last_build()
     _outputs({"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]})
     return 0
 
@@ -230,11 +230,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from .gitops import built, image_ref
+    from .gitops import image_ref
+    from .package import last_build
 
     image = image_ref(args.registry)
     commands = [
-        [sys.executable, "-m", "bentoml", "containerize", built()["bento"], "--image-tag", image],
+        [sys.executable, "-m", "bentoml", "containerize", last_build()["bento"], "--image-tag", image],
         ["docker", "push", image],
     ]
     if args.dry_run:
@@ -313,10 +314,12 @@ def cmd_release_pin(args: argparse.Namespace) -> int:
 def cmd_retrain_body(args: argparse.Namespace) -> int:
     import json
 
+    from .drift import report_paths
+
     drift_cfg, gate_cfg = config.load("drift"), config.load("gate")
     decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
     sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
-    drift_section = Path(drift_cfg["result_file"]).with_suffix(".md")
+    drift_section = report_paths(drift_cfg)[2]
     for path in (drift_section, Path(gate_cfg["result_file"]).with_name("summary.md")):
         if path.is_file():
             sections += [path.read_text(), ""]

@@ -5,7 +5,6 @@ The reference is a sample of the training split with the model's own predictions
 """
 
 import json
-import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +97,6 @@ def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
 
 def reference_for(version) -> pd.DataFrame:
     """The reference logged with a model version's training run."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory() as scratch:
         try:
             local = mlflow.artifacts.download_artifacts(
@@ -122,13 +120,10 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
-    labelled = LABEL in current
-    columns = FEATURES + ([LABEL] if labelled else [])
+    classes = [LABEL] if LABEL in current else []  # the label is checked only when the current data has it
+    columns = FEATURES + classes
     # Column kinds come from the contract: every feature is numerical, the label and the prediction are classes.
-    definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[LABEL, PREDICTION])
-    if not labelled:
-        reference = reference.drop(columns=[LABEL])
-        definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[PREDICTION])
+    definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[*classes, PREDICTION])
     threshold = config.require(drift_cfg, "threshold", "drift")
     preset = DataDriftPreset(
         columns=columns,
@@ -213,11 +208,17 @@ def resolve_version(client: MlflowClient, name: str, origin: dict, alias: str | 
     return version
 
 
+def report_paths(drift_cfg: dict) -> tuple[Path, Path, Path]:
+    """reports/drift.json (the verdict), drift.html (Evidently's report) and drift.md (the report section)."""
+    result_path = Path(config.require(drift_cfg, "result_file", "drift"))
+    return result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")
+
+
 def drift(current_path: str | Path, alias: str | None = None) -> dict:
     """Check, write reports/drift.{json,html,md} and return the result; raises ContractError for invalid data."""
     drift_cfg = settings()
-    result_path = Path(config.require(drift_cfg, "result_file", "drift"))
-    for stale in (result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")):
+    result_path, html_path, markdown_path = report_paths(drift_cfg)
+    for stale in (result_path, html_path, markdown_path):
         stale.unlink(missing_ok=True)  # a failed check must not leave an earlier verdict to be read as this one
     current, origin = load_current(current_path)
     tracking.start(tracking.settings())
@@ -235,13 +236,17 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
             "labelled": LABEL in current,
             **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
         },
-        "reference": {"model": version.name, "version": str(version.version), "run_id": version.run_id},
+        "reference": {
+            "model": version.name,
+            "version": str(version.version),
+            "run_id": version.run_id,
+            "rows": len(reference),
+        },
         **summarise(snapshot),
     }
-    result["reference"]["rows"] = len(reference)
     result_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(result_path.with_suffix(".html")))  # str: Evidently writes nothing for a Path
-    result_path.with_suffix(".md").write_text(markdown(result, result_path.with_suffix(".html").name))
+    snapshot.save_html(str(html_path))  # str: Evidently writes nothing for a Path
+    markdown_path.write_text(markdown(result, html_path.name))
     result_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
 

@@ -10,13 +10,12 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import yaml
 
-from .package import RECORD
+from .package import last_build
+from .smoke import _call
 
 OVERLAYS = Path("deploy/overlays")
 PIN = Path("deploy/model.yaml")
@@ -41,16 +40,9 @@ def overlay(environment: str) -> Path:
     return path
 
 
-def built() -> dict:
-    """The last built bento (artifacts/bento.json): its tag and the registry model version it holds."""
-    if not RECORD.is_file():
-        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
-    return json.loads(RECORD.read_text())
-
-
 def image_ref(registry: str) -> str:
     """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
-    name, version = built()["bento"].split(":")
+    name, version = last_build()["bento"].split(":")
     return f"{registry.rstrip('/')}/{name}:{version}"
 
 
@@ -109,10 +101,12 @@ def rollback(environment: str, publish: bool = False) -> str:
 
 
 def served_version(url: str) -> dict | None:
+    status, body = _call(f"{url.rstrip('/')}/version", timeout=5)
+    if status != 200:
+        return None
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/version", timeout=5) as response:
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, json.JSONDecodeError):
+        return json.loads(body)
+    except json.JSONDecodeError:
         return None
 
 

@@ -2,7 +2,6 @@
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,13 @@ RECORD = Path("artifacts/bento.json")
 SMOKE = Path("artifacts/smoke.json")
 # The modules the service imports: the contract, not the training code (no lightning in the image).
 SERVED_MODULES = ["__init__.py", "config.py", "schema.py", "service.py"]
+
+
+def last_build() -> dict:
+    """The last built bento (artifacts/bento.json): its tag and the registry model version it holds."""
+    if not RECORD.is_file():
+        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
+    return json.loads(RECORD.read_text())
 
 
 def image_packages() -> list[str]:
@@ -78,7 +84,6 @@ def import_model(name: str, source: Source, commit: str) -> bentoml.Model:
         return bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
         pass
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory() as scratch:
         local = Path(mlflow.artifacts.download_artifacts(source.uri, dst_path=scratch))
         programs = list(local.rglob("*.pt2"))

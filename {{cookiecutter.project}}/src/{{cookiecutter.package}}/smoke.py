@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import config
-from .package import RECORD, SMOKE
+from .package import SMOKE, last_build
 
 TOLERANCE = 1e-5
 
@@ -73,9 +73,7 @@ def serve_env(request_log: str | Path | None = None) -> dict[str, str]:
 
 
 def serve_command(port: int) -> list[str]:
-    if not RECORD.is_file():
-        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
-    bento = json.loads(RECORD.read_text())["bento"]
+    bento = last_build()["bento"]
     return [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
 
 

@@ -1,14 +1,11 @@
 """`make simulate-traffic`: send held-out rows (as they are, or shifted) to a served bento, for the drift demo."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pandas as pd
 
 from . import config
 from .data import load_split
 from .schema import FEATURES
+from .smoke import _call
 
 
 def held_out_records(shift: dict[str, float] | None = None) -> list[dict[str, float]]:
@@ -25,13 +22,7 @@ def held_out_records(shift: dict[str, float] | None = None) -> list[dict[str, fl
 def send(url: str, records: list[dict], batch: int) -> int:
     """POST the records in batches; returns how many were answered. Any non-200 answer stops with its body."""
     for start in range(0, len(records), batch):
-        body = json.dumps({"records": records[start : start + batch]}).encode()
-        request = urllib.request.Request(
-            f"{url.rstrip('/')}/predict", data=body, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                response.read()
-        except urllib.error.HTTPError as error:
-            raise RuntimeError(f"POST {url}/predict -> {error.code}: {error.read().decode()[:300]}") from None
+        status, body = _call(f"{url.rstrip('/')}/predict", {"records": records[start : start + batch]}, timeout=30)
+        if status != 200:
+            raise RuntimeError(f"POST {url}/predict -> {status}: {body[:300]}")
     return len(records)

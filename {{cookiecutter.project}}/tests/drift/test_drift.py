@@ -20,6 +20,7 @@ from {{ cookiecutter.package }}.drift import (
     drift,
     drifted_names,
     reference_for,
+    report_paths,
     summarise,
     with_predictions,
 )
@@ -43,9 +44,8 @@ def held_out(trained) -> pd.DataFrame:
     return pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
 
 
-def _reports() -> list[Path]:
-    result = Path(config.load("drift")["result_file"])
-    return [result, result.with_suffix(".html"), result.with_suffix(".md")]
+def _reports() -> tuple[Path, Path, Path]:
+    return report_paths(config.load("drift"))
 
 
 def _write(frame: pd.DataFrame, name: str) -> str:

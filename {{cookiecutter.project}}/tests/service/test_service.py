@@ -19,7 +19,7 @@ from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
 from {{ cookiecutter.package }}.gitops import wait_deployed
 from {{ cookiecutter.package }}.package import SMOKE
 from {{ cookiecutter.package }}.schema import FEATURES
-from {{ cookiecutter.package }}.smoke import _call, free_port, serve_command, serve_env, smoke, wait_ready
+from {{ cookiecutter.package }}.smoke import _call, running_bento, smoke
 from {{ cookiecutter.package }}.traffic import held_out_records, send
 
 pytestmark = pytest.mark.slow
@@ -28,17 +28,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(packaged):
     root, _ = packaged
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (root / "serve.log").open("w")
-    process = subprocess.Popen(serve_command(port), cwd=root, env=serve_env(), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_ready(url, process)
+    with running_bento(log=root / "serve.log") as url:  # the project's own helper, as `make smoke` uses it
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _known() -> dict:
