@@ -47,7 +47,7 @@ def quick_model(config, model_module, data, schema) -> torch.nn.Module:
     """The project's model class, fitted for 20 epochs without MLflow: its predicted classes vary as a real one's."""
     import lightning as L
 
-    datamodule = data.TabularDataModule(config.load("data")["splits_dir"])
+    datamodule = data.InMemoryDataModule(config.load("data")["splits_dir"])
     datamodule.setup()
     net = model_module.Classifier(
         num_features=len(schema.FEATURES), num_classes=len(schema.CLASSES), **config.load("model")

@@ -49,7 +49,7 @@ def main() -> None:
     if not (Path(data_cfg["splits_dir"]) / "train.csv").exists():
         sys.exit(f"{args.project}: run `make validate` there first (the benchmark reads the saved split)")
 
-    datamodule = data.TabularDataModule(data_cfg["splits_dir"])
+    datamodule = data.InMemoryDataModule(data_cfg["splits_dir"])
     datamodule.setup()
     train_features, train_labels = datamodule.datasets["train"].features, datamodule.datasets["train"].labels
     repeat = -(-args.rows // len(train_labels))

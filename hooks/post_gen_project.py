@@ -1,4 +1,4 @@
-"""Prune what the chosen options leave out, from one table, and save the answers for template updates."""
+"""Lay the chosen task's files in place, prune what the options leave out, and save the answers for updates."""
 
 import json
 import shutil
@@ -13,8 +13,21 @@ PRUNE = [
     ("include_notebook", {True}, ["notebooks"]),
 ]
 
+# Task-specific files live under _tasks/<task>/ with the paths they take in the project: the chosen task's are moved
+# into place and the folder is removed, so a project holds nothing of the task it was not baked for.
+TASKS = "_tasks"
+
 # Keys that describe this one run of cookiecutter rather than the user's answers.
 RUN_ONLY = {"_output_dir", "_repo_dir", "_checkout"}
+
+
+def lay_task_files(root: Path) -> None:
+    chosen = root / TASKS / ANSWERS["task"]
+    for source in sorted(path for path in chosen.rglob("*") if path.is_file()):
+        target = root / source.relative_to(chosen)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, target)
+    shutil.rmtree(root / TASKS)
 
 
 def prune(root: Path) -> None:
@@ -46,6 +59,7 @@ def init_git(root: Path) -> None:
 
 if __name__ == "__main__":
     project_root = Path.cwd()
+    lay_task_files(project_root)
     prune(project_root)
     save_answers(project_root)
     init_git(project_root)

@@ -17,13 +17,14 @@ from .validate import ContractError
 
 def cmd_data(args: argparse.Namespace) -> int:
     from .data import write_bundled_data
+    from .schema import BUNDLED
 
     path = Path(args.output or config.require(config.load("data"), "raw", "data"))
     if args.keep_existing and path.exists():
         print(f"{path} exists: keeping it")
         return 0
     write_bundled_data(path)
-    print(f"wrote the bundled breast-cancer table to {path} (replace it with your own data, same columns)")
+    print(f"wrote scikit-learn's {BUNDLED} data to {path} (replace it with your own data, same columns)")
     return 0
 
 

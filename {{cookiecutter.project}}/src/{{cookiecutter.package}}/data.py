@@ -7,20 +7,21 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pandas as pd
+import sklearn.datasets
 import torch
-from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset
 
-from .schema import FEATURES, LABEL
+from .network import input_statistics
+from .schema import BUNDLED, FEATURES, LABEL
 from .validate import ContractError, validate_frame
 
 SPLITS = ("train", "val", "test")
 
 
 def write_bundled_data(path: str | Path) -> Path:
-    """Write scikit-learn's bundled breast-cancer table (shipped inside the package, no download) as CSV."""
-    frame = load_breast_cancer(as_frame=True).frame
+    """Write scikit-learn's bundled data set (shipped inside the package, no download) as a CSV file."""
+    frame = getattr(sklearn.datasets, BUNDLED)(as_frame=True).frame
     frame.columns = [column.replace(" ", "_") for column in frame.columns]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,7 @@ def keep_batch(batch):
     return batch
 
 
-class TabularDataModule(L.LightningDataModule):
+class InMemoryDataModule(L.LightningDataModule):
     def __init__(self, splits_dir: str, batch_size: int = 64, eval_batch_size: int = 1024):
         super().__init__()
         self.splits_dir, self.batch_size, self.eval_batch_size = splits_dir, batch_size, eval_batch_size
@@ -124,10 +125,9 @@ class TabularDataModule(L.LightningDataModule):
                 self.datasets[name] = InMemoryDataset(*to_tensors(load_split(self.splits_dir, name)))
 
     def feature_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and standard deviation of the training features, for the model's input normalisation."""
+        """Centre and scale of the training features for the model's input normalisation (network.py says how)."""
         self.setup()
-        features = self.datasets["train"].features
-        return features.mean(dim=0), features.std(dim=0).clamp_min(1e-6)
+        return input_statistics(self.datasets["train"].features)
 
     def _loader(self, name: str, batch_size: int, shuffle: bool) -> DataLoader:
         return DataLoader(self.datasets[name], batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch)

@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 
 from . import config, registry, tracking
 from .evaluate import predict_proba
-from .schema import CLASSES, FEATURES, LABEL, SCHEMA
+from .schema import CLASSES, LABEL, MONITORED, SCHEMA, monitored
 from .validate import ContractError, read_table, validate_frame
 
 REFERENCE_ARTIFACT = "reference/reference.csv"
@@ -91,7 +91,7 @@ def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
     predictions = frame.pop(PREDICTION) if PREDICTION in frame else None
     frame = validate_frame(frame, path, schema, line_offset)
     if predictions is not None:
-        frame[PREDICTION] = predictions
+        frame[PREDICTION] = predictions.astype(str)  # class names, even when they look like numbers
     return frame, origin
 
 
@@ -107,7 +107,7 @@ def reference_for(version) -> pd.DataFrame:
                 f"model version {version.version} (run {version.run_id}) has no {REFERENCE_ARTIFACT}: it was trained "
                 "before drift checks were added. Retrain it (`make pipeline`) to log its reference."
             ) from None
-        return pd.read_csv(local)
+        return pd.read_csv(local, dtype={PREDICTION: str})  # class names, even when they look like numbers
 
 
 def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -115,15 +115,15 @@ def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
 
 
 def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
-    """Evidently's DataDriftPreset (tests on) over the contract's columns, plus the predicted class."""
+    """Evidently's DataDriftPreset (tests on) over schema.MONITORED (and the label), plus the predicted class."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
     classes = [LABEL] if LABEL in current else []  # the label is checked only when the current data has it
-    columns = FEATURES + classes
-    # Column kinds come from the contract: every feature is numerical, the label and the prediction are classes.
-    definition = DataDefinition(numerical_columns=FEATURES, categorical_columns=[*classes, PREDICTION])
+    columns = MONITORED + classes
+    # Column kinds come from the contract: what is monitored is numerical, the label and the prediction are classes.
+    definition = DataDefinition(numerical_columns=MONITORED, categorical_columns=[*classes, PREDICTION])
     threshold = config.require(drift_cfg, "threshold", "drift")
     preset = DataDriftPreset(
         columns=columns,
@@ -139,6 +139,10 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     if set(current[PREDICTION]) != set(reference[PREDICTION]) or current[PREDICTION].nunique() > 1:
         metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=threshold))
     report = Report(metrics, include_tests=True)
+    current, reference = (
+        monitored(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
+        for frame in (current, reference)
+    )
     return report.run(
         Dataset.from_pandas(current[[*columns, PREDICTION]], data_definition=definition),
         Dataset.from_pandas(reference[[*columns, PREDICTION]], data_definition=definition),

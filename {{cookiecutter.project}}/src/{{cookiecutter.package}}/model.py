@@ -1,12 +1,12 @@
-"""The LightningModule: an MLP over the contract's features, with input normalisation built in."""
-
-from collections.abc import Sequence
+"""The LightningModule: the task's network (network.py) with input normalisation, loss, metrics and optimiser."""
 
 import lightning as L
 import torch
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection, SumMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+
+from . import network
 
 
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
@@ -26,23 +26,17 @@ class Classifier(L.LightningModule):
         self,
         num_features: int,
         num_classes: int = 2,
-        hidden_sizes: Sequence[int] = (64, 32),
-        dropout: float = 0.1,
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-4,
+        **network_kwargs,
     ):
+        """`network_kwargs` go to network.build (configs/model.yaml): all of them are saved as hyperparameters."""
         super().__init__()
         self.save_hyperparameters()
         # Normalisation lives in the model so the saved model takes raw features, as the contract defines them.
         self.register_buffer("feature_mean", torch.zeros(num_features))
         self.register_buffer("feature_scale", torch.ones(num_features))
-        layers: list[nn.Module] = []
-        width = num_features
-        for hidden in hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
-            width = hidden
-        layers.append(nn.Linear(width, num_classes))
-        self.net = nn.Sequential(*layers)
+        self.net = network.build(num_features, num_classes, **network_kwargs)
         self.loss = nn.CrossEntropyLoss()
         self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics(num_classes, "val_")

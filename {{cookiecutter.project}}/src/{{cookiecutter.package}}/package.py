@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 
 from . import config, registry, tracking
 from .data import load_split
-from .schema import FEATURES
+from .schema import FEATURES, to_request
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
@@ -101,7 +101,7 @@ def write_smoke(model: bentoml.Model, splits_dir: str, rows: int = 5) -> None:
     program = torch.export.load(model.path_of("model.pt2")).module()
     with torch.no_grad():
         expected = program(torch.tensor(np.array(test[FEATURES], dtype=np.float32))).numpy()
-    records = [{name: float(value) for name, value in row.items()} for row in test[FEATURES].to_dict("records")]
+    records = [to_request(row) for row in test[FEATURES].to_dict("records")]
     SMOKE.parent.mkdir(parents=True, exist_ok=True)
     SMOKE.write_text(json.dumps({"model": str(model.tag), "records": records, "expected": expected.tolist()}) + "\n")
 

@@ -19,11 +19,10 @@ MAX_BYTES = 60_000  # GitHub caps a comment at 65,536 characters
 def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
     """Confusion matrix of the challenger; ROC and precision-recall curves of every contender."""
     labels = predictions[LABEL].to_numpy()
-    positive = CLASSES[POSITIVE]
-    roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     made = []
 
-    figure = Figure(figsize=(4.5, 4))
+    side = max(4.5, 0.5 * len(CLASSES))  # room for every class's row and column
+    figure = Figure(figsize=(side, side - 0.5))
     axes = figure.subplots()
     predicted = predictions[[f"challenger_{name}" for name in CLASSES]].to_numpy().argmax(axis=1)
     ConfusionMatrixDisplay.from_predictions(
@@ -31,7 +30,11 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
     )
     axes.set_title("Challenger on the test split")
     made.append(_save(figure, directory / "confusion_matrix.png", "Confusion matrix"))
+    if POSITIVE is None:  # many classes and none singled out (schema.POSITIVE): the confusion matrix says it
+        return made
 
+    positive = CLASSES[POSITIVE]
+    roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     for display, filename, title in (
         (RocCurveDisplay, "roc_curve.png", "ROC curve"),
         (PrecisionRecallDisplay, "pr_curve.png", "Precision-recall curve"),

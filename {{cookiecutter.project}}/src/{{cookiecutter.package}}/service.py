@@ -1,7 +1,8 @@
 """The prediction service: the registered model behind one adaptive-batching API, validated by the contract.
 
 Built into a bento by `make package` (see package.py) and served with `make serve`. Requests are checked by a
-pydantic model derived from the pandera contract, so a bad field is an HTTP 400 naming it, never a 500.
+pydantic model derived from the pandera contract (schema.request_model), so a bad field is an HTTP 400 naming it,
+never a 500.
 """
 
 import json
@@ -15,10 +16,10 @@ import bentoml
 import numpy as np
 import torch
 import yaml
-from pydantic import ConfigDict, Field, create_model
+from pydantic import Field
 
 from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV
-from .schema import CLASSES, FEATURES, SCHEMA
+from .schema import CLASSES, FEATURES, SCHEMA, request_model
 
 # Written by `make package` beside this module in the bento's build context (package.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
@@ -41,11 +42,7 @@ def _bounds(column) -> dict:
     return bounds
 
 
-Record = create_model(
-    "Record",
-    __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
-    **{name: (float, Field(**_bounds(SCHEMA.columns[name]))) for name in FEATURES},
-)
+Record = request_model({name: _bounds(SCHEMA.columns[name]) for name in FEATURES})
 Records = Annotated[list[Record], Field(min_length=1, max_length=SETTINGS["max_records_per_request"])]
 
 
@@ -126,12 +123,13 @@ class Classifier:
     @bentoml.api(batchable=True, max_batch_size=SETTINGS["max_batch_size"], max_latency_ms=SETTINGS["max_latency_ms"])
     def predict(self, records: Records) -> list[dict[str, float]]:
         """Class probabilities for each record, in order."""
-        features = np.array([[getattr(record, name) for name in FEATURES] for record in records], dtype=np.float32)
+        rows = [record.features() for record in records]  # {feature: value}, the contract's columns
+        features = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float32)
         with torch.no_grad():
             probabilities = self.model(torch.from_numpy(features)).numpy()
         answers = [dict(zip(CLASSES, map(float, row), strict=True)) for row in probabilities]
-        for record, answer in zip(records, answers, strict=True):
-            self.requests.info(json.dumps({"model": SERVED_BY, "features": record.model_dump(), "prediction": answer}))
+        for row, answer in zip(rows, answers, strict=True):
+            self.requests.info(json.dumps({"model": SERVED_BY, "features": row, "prediction": answer}))
         return answers
 
 

@@ -1,22 +1,28 @@
 """`make simulate-traffic`: send held-out rows (as they are, or shifted) to a served bento, for the drift demo."""
 
+from fnmatch import fnmatch
+
 import pandas as pd
 
 from . import config
 from .data import load_split
-from .schema import FEATURES
+from .schema import FEATURES, to_request
 from .smoke import _call
 
 
-def held_out_records(shift: dict[str, float] | None = None) -> list[dict[str, float]]:
-    """The validation and test rows (never trained on), each once; `shift` multiplies the named columns."""
+def held_out_records(shift: dict[str, float] | None = None) -> list[dict]:
+    """The validation and test rows (never trained on), each once, as the service takes them.
+
+    `shift` multiplies the named columns (a name may be an fnmatch pattern: `prefix_*`).
+    """
     splits_dir = config.require(config.load("data"), "splits_dir", "data")
     frame = pd.concat([load_split(splits_dir, name)[FEATURES] for name in ("val", "test")], ignore_index=True)
-    for column, factor in (shift or {}).items():
-        if column not in FEATURES:
-            raise ValueError(f"configs/drift.yaml simulate.shift: {column!r} is not a feature of the contract")
-        frame[column] = frame[column] * factor
-    return [{name: float(value) for name, value in row.items()} for row in frame.to_dict("records")]
+    for pattern, factor in (shift or {}).items():
+        columns = [name for name in FEATURES if fnmatch(name, pattern)]
+        if not columns:
+            raise ValueError(f"configs/drift.yaml simulate.shift: {pattern!r} names no feature of the contract")
+        frame[columns] = frame[columns] * factor
+    return [to_request(row) for row in frame.to_dict("records")]
 
 
 def send(url: str, records: list[dict], batch: int) -> int:

@@ -14,7 +14,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from mlflow.models import infer_signature
 
 from . import config, tracking
-from .data import TabularDataModule, check_split_current, file_sha256, load_split
+from .data import InMemoryDataModule, check_split_current, file_sha256, load_split
 from .drift import log_reference
 from .model import Classifier, Probabilities
 from .schema import CLASSES, FEATURES, LABEL, SCHEMA
@@ -52,7 +52,7 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
 
     splits_dir = config.require(data_cfg, "splits_dir", "data")
     check_split_current(splits_dir, config.require(data_cfg, "raw", "data"))
-    datamodule = TabularDataModule(splits_dir, **train_cfg.get("datamodule", {}))
+    datamodule = InMemoryDataModule(splits_dir, **train_cfg.get("datamodule", {}))
     model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES), **model_cfg)
     model.set_normalisation(*datamodule.feature_statistics())
 

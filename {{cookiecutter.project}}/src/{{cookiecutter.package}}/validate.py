@@ -6,7 +6,9 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from .schema import SCHEMA, Contract
+from .schema import SCHEMA
+
+CONTRACT = f"{__package__}.schema"  # where the contract is defined, named in every failure message
 
 # Failure cases that only repeat what a failed coercion already said about the same value.
 _ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
@@ -95,10 +97,10 @@ def validate_frame(
     except pandera.errors.SchemaErrors as errors:
         table = _summarise(errors.failure_cases, line_offset)
         message = (
-            f"{source} breaks the data contract ({len(table)} problem(s); {Contract.__module__}.Contract):\n\n"
+            f"{source} breaks the data contract ({len(table)} problem(s); {CONTRACT}.SCHEMA):\n\n"
             f"{table.to_string(index=False)}\n\n"
             "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
-            f"change the contract in src/{Contract.__module__.replace('.', '/')}.py and retrain."
+            f"change the contract in src/{CONTRACT.replace('.', '/')}.py and retrain."
         )
         raise ContractError(message) from None
 

@@ -3,7 +3,7 @@
 import lightning as L
 import torch
 
-from {{ cookiecutter.package }}.data import TabularDataModule
+from {{ cookiecutter.package }}.data import InMemoryDataModule
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES, FEATURES
 
@@ -44,7 +44,7 @@ def test_normalisation_is_part_of_the_model():
 
 def test_overfits_one_batch(splits):
     L.seed_everything(0)
-    datamodule = TabularDataModule(str(splits), batch_size=32)
+    datamodule = InMemoryDataModule(str(splits), batch_size=32)
     model = _model(dropout=0.0, learning_rate=0.01)
     model.set_normalisation(*datamodule.feature_statistics())
     trainer = _quiet_trainer(overfit_batches=1, max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
@@ -55,7 +55,7 @@ def test_overfits_one_batch(splits):
 def test_same_seed_gives_the_same_weights(splits):
     def fit_once() -> dict:
         L.seed_everything(123, workers=True)
-        datamodule = TabularDataModule(str(splits), batch_size=64)
+        datamodule = InMemoryDataModule(str(splits), batch_size=64)
         model = _model()
         model.set_normalisation(*datamodule.feature_statistics())
         _quiet_trainer(max_epochs=2, deterministic=True).fit(model, datamodule=datamodule)
@@ -67,7 +67,7 @@ def test_same_seed_gives_the_same_weights(splits):
 
 
 def test_batches_come_whole_from_memory(splits):
-    datamodule = TabularDataModule(str(splits), batch_size=50)
+    datamodule = InMemoryDataModule(str(splits), batch_size=50)
     datamodule.setup()
     features, labels = next(iter(datamodule.train_dataloader()))
     assert features.shape == (50, len(FEATURES)) and labels.shape == (50,)

@@ -12,7 +12,8 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package }}.data import TabularDataModule
+from {{ cookiecutter.package }} import config
+from {{ cookiecutter.package }}.data import InMemoryDataModule
 from {{ cookiecutter.package }}.evaluate import evaluate
 from {{ cookiecutter.package }}.model import Classifier
 from {{ cookiecutter.package }}.schema import CLASSES, FEATURES
@@ -28,7 +29,7 @@ def _runs(experiment: str = "{{ cookiecutter.project }}") -> list:
 
 
 def test_fast_dev_run_on_cpu(splits):
-    datamodule = TabularDataModule(str(splits))
+    datamodule = InMemoryDataModule(str(splits))
     model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES))
     trainer = L.Trainer(accelerator="cpu", fast_dev_run=True, logger=False, enable_progress_bar=False)
     trainer.fit(model, datamodule=datamodule)
@@ -39,7 +40,7 @@ def test_fast_dev_run_on_cpu(splits):
 def test_train_logs_a_reproducible_run_and_evaluate_scores_it(splits):
     result = train(SHORT)
     run = MlflowClient().get_run(result["run_id"])
-    assert run.data.params["hidden_sizes"] == "[64, 32]"
+    assert run.data.params["hidden_sizes"] == str(config.load("model")["hidden_sizes"])  # the model's, by Lightning
     assert run.data.params["train.seed"] == "42"
     assert run.data.params["trainer.precision"] == "32-true"
     assert "val_loss" in run.data.metrics and "val_roc_auc" in run.data.metrics

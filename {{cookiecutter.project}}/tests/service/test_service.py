@@ -18,7 +18,7 @@ from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
 from {{ cookiecutter.package }}.gitops import wait_deployed
 from {{ cookiecutter.package }}.package import SMOKE
-from {{ cookiecutter.package }}.schema import FEATURES
+from {{ cookiecutter.package }}.schema import FEATURES, to_request
 from {{ cookiecutter.package }}.smoke import _call, running_bento, smoke
 from {{ cookiecutter.package }}.traffic import held_out_records, send
 
@@ -72,6 +72,19 @@ def test_service_class_in_process_matches_the_offline_model(packaged):
 
 def test_smoke_passes_against_the_served_bento(server):
     assert smoke(server) == []
+{%- if cookiecutter.task == "image-classification" %}
+
+
+def test_an_image_is_taken_as_64_values_or_as_8_rows_of_8(server):
+    grid = _known()["records"][0]["pixels"]
+    flat = [value for row in grid for value in row]
+    answers = [_call(f"{server}/predict", {"records": [{"pixels": pixels}]}) for pixels in (grid, flat)]
+    assert [status for status, _ in answers] == [200, 200]
+    assert json.loads(answers[0][1]) == json.loads(answers[1][1])
+    for ragged in (flat[:-1], [*grid[:7], grid[7][:7]], grid[:7]):  # 63 values, a short row, 7 rows
+        status, text = _call(f"{server}/predict", {"records": [{"pixels": ragged}]})
+        assert status == 400 and "pixels" in text, (status, text)
+{%- endif %}
 
 
 def test_served_prediction_equals_the_offline_model(server):
@@ -84,11 +97,12 @@ def test_served_prediction_equals_the_offline_model(server):
 
 def _bad(known: dict) -> dict[str, tuple[object, str]]:
     record = known["records"][0]
-    first = next(iter(record))
+    first = next(iter(record))  # the field the first feature arrives in
+    too_large = to_request({name: 1e9 if name == FEATURES[0] else 0.0 for name in FEATURES})
     return {
         "missing-field": ({"records": [{k: v for k, v in record.items() if k != first}]}, first),
         "wrong-type": ({"records": [{**record, first: "twelve"}]}, first),
-        "out-of-range": ({"records": [{**record, first: 1e9}]}, first),
+        "out-of-range": ({"records": [too_large]}, first),
         "extra-field": ({"records": [{**record, "patient_name": "x"}]}, "patient_name"),
         "empty-batch": ({"records": []}, "records"),
         "oversized-batch": ({"records": [record] * 1000}, "records"),
@@ -136,7 +150,8 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) >= 2
     assert set(lines[-1]) == {"model", "features", "prediction"}
-    assert lines[-1]["features"] == known["records"][1]
+    assert list(lines[-1]["features"]) == FEATURES  # by the contract's names, whatever shape was sent
+    assert to_request(lines[-1]["features"]) == known["records"][1]
     assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
 
 
@@ -159,8 +174,7 @@ def test_drift_check_reads_the_served_request_log(server, packaged):
     version = packaged_record["mlflow_version"]
     assert sent == 48 and origin["model"] == {"name": registry.model_name(), "version": version}
     logged = frame.tail(64).reset_index(drop=True)
-    expected = [[record[name] for name in FEATURES] for record in records + records[:16]]
-    np.testing.assert_allclose(logged[FEATURES].to_numpy(), expected)
+    assert [to_request(row) for row in logged[FEATURES].to_dict("records")] == records + records[:16]
     assert list(logged[PREDICTION].tail(16)) == [max(answer, key=answer.get) for answer in answers]
     result = drift(root / config.load("serve")["request_log"]["path"])
     assert result["reference"]["version"] == version

@@ -64,7 +64,7 @@ def test_wait_deployed_gives_up_with_the_last_answer(repo):
 
 def test_pin_keeps_the_file_comments_and_is_read_back_only_when_the_last_commit_changed_it(repo):
     header = [line for line in gitops.PIN.read_text().splitlines() if line.startswith("#")]
-    gitops.pin("4", "drift in mean_area")
+    gitops.pin("4", "drift in the served data")
     assert gitops.PIN.read_text().splitlines()[: len(header)] == header
     assert gitops.pinned() is None  # not committed yet: the last commit did not change it
     gitops.git("commit", "--quiet", "-am", "retrain: pin 4")

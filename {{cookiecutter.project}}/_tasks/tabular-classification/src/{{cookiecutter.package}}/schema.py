@@ -4,8 +4,12 @@ Training data, the service's request validation and the drift check all take the
 To train on your own table, replace the fields below with your columns and keep the label last.
 """
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+BUNDLED = "load_breast_cancer"  # the scikit-learn loader `make data` writes data/raw/ from (no download)
 
 # Upper bounds are physical limits with head-room, not the observed maxima: they catch unit mistakes
 # (an area in mm² where µm² was meant) without rejecting a rare but real measurement.
@@ -68,3 +72,28 @@ CLASSES = ["malignant", "benign"]
 POSITIVE = 0  # the class a screening model must not miss: ROC and precision-recall curves are drawn for it
 SCHEMA = Contract.to_schema()
 FEATURES = [name for name in SCHEMA.columns if name != LABEL]
+MONITORED = FEATURES  # what a drift check compares: every feature as it is
+
+
+def monitored(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a drift check compares, from rows with the contract's features."""
+    return frame[MONITORED]
+
+
+class Features(BaseModel):
+    """A request record: one field per feature, named and bounded as in the contract."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    def features(self) -> dict[str, float]:
+        return self.model_dump()
+
+
+def request_model(bounds: dict[str, dict]) -> type[Features]:
+    """The service's record type; `bounds` holds each feature's ge/le, read from the contract's checks."""
+    return create_model("Record", __base__=Features, **{name: (float, Field(**bounds[name])) for name in FEATURES})
+
+
+def to_request(row: dict) -> dict:
+    """One row of the contract's features as the service takes it."""
+    return {name: float(row[name]) for name in FEATURES}
