@@ -7,7 +7,8 @@ VENV := $(CURDIR)/.venv
 PYTHON := $(VENV)/bin/python
 BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_DIR := build/demo
-DEMO := $(DEMO_DIR)/tumor-classifier
+TASK ?= tabular-classification
+DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
 PYTEST_ARGS ?=
 
 .PHONY: help venv tools demo test test-fast docs docs-serve bench bench-drift bench-serve clean
@@ -32,9 +33,9 @@ build/tools/.installed:
 	@command -v kubectl >/dev/null 2>&1 || echo "tools: no kubectl here; the kustomize tests will skip (.ci/run installs it)"
 	@mkdir -p build/tools && touch $@
 
-demo: venv ## bake a project with the defaults into build/demo, install it (its own .venv) and run its pipeline
+demo: venv ## bake a project with the defaults (TASK=image-classification: the digits) into build/demo and run it
 	rm -rf $(DEMO_DIR)
-	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) .
+	$(VENV)/bin/cookiecutter --no-input --output-dir $(DEMO_DIR) . task=$(TASK)
 	$(MAKE) -C $(DEMO) setup
 	$(MAKE) -C $(DEMO) pipeline
 	$(MAKE) -C $(DEMO) demo-drift

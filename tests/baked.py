@@ -35,16 +35,21 @@ COMBINATIONS = {
         "primary_metric": "accuracy",
         "open_source_license": "Apache-2.0",
     },
-    "slow-non-default": {
-        "project_name": "Tumour Screen",
-        "primary_metric": "f1",
+    "image-digits": {
+        "task": "image-classification",
         "open_source_license": "Proprietary",
-        "include_notebook": False,
         "gpu_runner_labels": "gpu",
     },
+    "image-roc-auc-mit-py312": {
+        "task": "image-classification",
+        "project_name": "Scan Reader",
+        "python_version": "3.12",
+        "primary_metric": "roc_auc",
+        "include_notebook": False,
+    },
 }
-# The slow tier installs into this machine's shared environment, so it runs combinations of its Python.
-SLOW = ["defaults", "slow-non-default"]
+# The slow tier installs into this machine's shared environment, so it runs combinations of its Python: one per task.
+SLOW = ["defaults", "image-digits"]
 
 
 def free_port() -> int:

@@ -60,8 +60,8 @@ COMMON = [
 ]
 MODULES = ["__init__", "__main__", "cli", "config", "data", "drift", "evaluate", "gate", "gitops", "loadtest"]
 MODULES += ["locustfile"]
-MODULES += ["metrics", "model", "package", "registry", "report", "retrain", "schema", "service", "smoke", "tracking"]
-MODULES += ["traffic", "train", "validate"]
+MODULES += ["metrics", "model", "network", "package", "registry", "report", "retrain", "schema", "service", "smoke"]
+MODULES += ["tracking", "traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:
@@ -87,6 +87,32 @@ def test_combinations_cover_every_option_value():
 def test_exact_file_set(baked, name):
     project = baked(name)
     assert project.files() == expected_files(project.context)
+
+
+# Words only one task's files use: a project baked for the other task must hold none of them.
+TASK_MARKERS = {
+    "tabular-classification": ["mean_radius", "breast", "malignant", "tumour", "MLP"],
+    "image-classification": ["pixel", "digits", "grey level", "CNN", "centre_column"],
+}
+
+
+@pytest.mark.parametrize("name", params())
+def test_a_project_holds_nothing_of_the_other_task(baked, name):
+    project = baked(name)
+    task = project.context["task"]
+    assert not (project.path / "_tasks").exists()
+    found = []
+    for relative in sorted(project.files() - {".cookiecutter.json"}):  # the answers name every choice's value
+        text = (project.path / relative).read_text().lower()
+        for other, markers in TASK_MARKERS.items():
+            if other != task:
+                found += [f"{relative}: {marker}" for marker in markers if marker.lower() in text]
+    assert not found
+
+
+def test_auto_primary_metric_follows_the_task(baked):
+    assert baked("defaults").context["__primary_metric"] == "roc_auc"
+    assert baked("image-digits").context["__primary_metric"] == "accuracy"
 
 
 @pytest.mark.parametrize("name", params())
@@ -134,7 +160,8 @@ def test_answers_flow_into_the_project(baked, name):
     assert pyproject["project"]["scripts"][context["package"]] == f"{context['package']}.cli:main"
     for name in ("evaluate", "gate"):
         settings = yaml.safe_load((project.path / f"configs/{name}.yaml").read_text())
-        assert settings["primary_metric"] == context["primary_metric"], name
+        assert settings["primary_metric"] == context["__primary_metric"], name
+        assert context["primary_metric"] in {"auto", context["__primary_metric"]}
     tracking = yaml.safe_load((project.path / "configs/tracking.yaml").read_text())
     assert tracking["tracking_uri"] == context["mlflow_tracking_uri"]
     workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
