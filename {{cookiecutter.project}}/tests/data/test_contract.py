@@ -1,32 +1,51 @@
 """The data contract accepts the real data and rejects each kind of bad table, naming the column."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.cli import main
-from {{ cookiecutter.package }}.schema import FEATURES, LABEL
+from {{ cookiecutter.package }}.schema import CLASSES, FEATURES, LABEL
 from {{ cookiecutter.package }}.validate import ContractError, validate_frame
+{%- if cookiecutter.task == "image-classification" %}
+
+ROWS = 1797  # scikit-learn's digits
+MISSING, WRONG_TYPE, OUT_OF_RANGE, EMPTY = "pixel_2_5", "pixel_4_4", "pixel_3_3", "pixel_6_1"
+EXTRA = "pixel_8_0"  # a ninth row of pixels: a 9 x 8 image
+{%- else %}
+
+ROWS = 569  # scikit-learn's breast-cancer table
+MISSING, WRONG_TYPE, OUT_OF_RANGE, EMPTY = "mean_area", "worst_radius", "mean_radius", "mean_texture"
+EXTRA = "patient_name"
+{%- endif %}
 
 
 def test_bundled_data_passes(bundled):
     validated = validate_frame(bundled, "bundled.csv")
     assert list(validated.columns) == [*FEATURES, LABEL]
-    assert len(validated) == 569
+    assert len(validated) == ROWS and validated[LABEL].nunique() == len(CLASSES)
 
 
 def _missing_column(frame):
-    return frame.drop(columns=["mean_area"])
+    return frame.drop(columns=[MISSING])
 
 
 def _wrong_dtype(frame):
-    frame["worst_radius"] = frame["worst_radius"].astype(object)
-    frame.loc[3, "worst_radius"] = "twelve"
+    frame[WRONG_TYPE] = frame[WRONG_TYPE].astype(object)
+    frame.loc[3, WRONG_TYPE] = "twelve"
     return frame
 
 
 def _out_of_range(frame):
-    frame.loc[7, "mean_radius"] = 999.0
+    frame.loc[7, OUT_OF_RANGE] = 999.0  # far above the contract's maximum
+    return frame
+
+
+def _negative(frame):
+    frame.loc[9, FEATURES[0]] = -1.0
     return frame
 
 
@@ -37,17 +56,17 @@ def _nan_label(frame):
 
 
 def _nan_feature(frame):
-    frame.loc[2, "mean_texture"] = np.nan
+    frame.loc[2, EMPTY] = np.nan
     return frame
 
 
 def _unknown_label(frame):
-    frame.loc[4, LABEL] = 7
+    frame.loc[4, LABEL] = len(CLASSES)  # one past the last class
     return frame
 
 
 def _extra_column(frame):
-    frame["patient_name"] = "x"
+    frame[EXTRA] = 0.0
     return frame
 
 
@@ -58,13 +77,14 @@ def _no_rows(frame):
 @pytest.mark.parametrize(
     ("breaker", "named"),
     [
-        pytest.param(_missing_column, "mean_area", id="missing-column"),
-        pytest.param(_wrong_dtype, "worst_radius", id="wrong-dtype"),
-        pytest.param(_out_of_range, "mean_radius", id="out-of-range"),
+        pytest.param(_missing_column, MISSING, id="missing-column"),
+        pytest.param(_wrong_dtype, WRONG_TYPE, id="wrong-dtype"),
+        pytest.param(_out_of_range, OUT_OF_RANGE, id="out-of-range"),
+        pytest.param(_negative, FEATURES[0], id="negative"),
         pytest.param(_nan_label, LABEL, id="nan-label"),
-        pytest.param(_nan_feature, "mean_texture", id="nan-feature"),
+        pytest.param(_nan_feature, EMPTY, id="nan-feature"),
         pytest.param(_unknown_label, LABEL, id="unknown-label"),
-        pytest.param(_extra_column, "patient_name", id="extra-column"),
+        pytest.param(_extra_column, EXTRA, id="extra-column"),
         pytest.param(_no_rows, "no rows", id="no-rows"),
     ],
 )
@@ -81,10 +101,11 @@ def test_every_failure_is_reported_not_just_the_first(bundled):
     with pytest.raises(ContractError) as caught:
         validate_frame(frame, "incoming.csv")
     message = str(caught.value)
-    for named in ("mean_area", "mean_radius", "mean_texture", "patient_name"):
+    for named in (MISSING, OUT_OF_RANGE, EMPTY, EXTRA):
         assert named in message
     # The failing CSV line (header is line 1) is named for row-level failures: row 7 is line 9.
-    assert "9" in message.split("mean_radius", 1)[1].splitlines()[0]
+    assert "9" in message.split(OUT_OF_RANGE, 1)[1].splitlines()[0]
+    assert "999" in message and "above the maximum" in message
 
 
 def test_cli_validate_rejects_a_bad_file_with_a_table(workspace, bundled, capsys):
@@ -93,7 +114,7 @@ def test_cli_validate_rejects_a_bad_file_with_a_table(workspace, bundled, capsys
     assert main(["validate", str(bad)]) != 0
     error = capsys.readouterr().err
     assert "bad.csv" in error
-    assert "mean_area" in error and "mean_radius" in error
+    assert MISSING in error and OUT_OF_RANGE in error
     assert not (workspace / "data" / "splits").exists(), "a rejected file must not produce a split"
 
 
@@ -106,7 +127,7 @@ def test_cli_validate_rejects_unreadable_files(workspace, content, capsys):
 
 
 def test_train_refuses_data_changed_after_the_split(splits, bundled, capsys):
-    raw = splits.parent / "raw" / "breast_cancer.csv"
+    raw = Path(config.load("data")["raw"])
     _out_of_range(bundled.copy()).to_csv(raw, index=False)
     assert main(["train", "train.trainer.max_epochs=1"]) != 0
     assert "make validate" in capsys.readouterr().err
@@ -114,7 +135,27 @@ def test_train_refuses_data_changed_after_the_split(splits, bundled, capsys):
 
 def test_validated_frame_has_contract_dtypes(bundled):
     frame = bundled.copy()
-    frame["mean_radius"] = frame["mean_radius"].round().astype(int)  # integers in a float column are fine
+    frame[FEATURES] = frame[FEATURES].round().astype(int)  # integers in a float column are fine
     validated = validate_frame(frame, "ints.csv")
-    assert validated["mean_radius"].dtype == np.float64
+    assert all(validated[name].dtype == np.float64 for name in FEATURES)
     assert pd.api.types.is_integer_dtype(validated[LABEL])
+{%- if cookiecutter.task == "image-classification" %}
+
+
+def test_monitored_statistics_follow_the_ink(bundled):
+    """What the drift check compares: a fainter pen, a moved digit and a blank image change what they should."""
+    from {{ cookiecutter.package }}.schema import SIDE, monitored
+
+    images = bundled[FEATURES].head(50)
+    base = monitored(images)
+    fainter = monitored(images * 0.5)
+    np.testing.assert_allclose(fainter["intensity"], base["intensity"] * 0.5)
+    unchanged = ["ink", "centre_row", "centre_column"]
+    np.testing.assert_allclose(fainter[unchanged], base[unchanged])
+    right = np.zeros((len(images), SIDE, SIDE))
+    right[:, :, 1:] = images.to_numpy().reshape(-1, SIDE, SIDE)[:, :, :-1]
+    shifted = monitored(pd.DataFrame(right.reshape(len(images), -1), columns=FEATURES))
+    assert (shifted["centre_column"] > base["centre_column"].to_numpy()).all()
+    blank = monitored(pd.DataFrame([[0.0] * len(FEATURES)], columns=FEATURES))
+    assert blank.iloc[0].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0]
+{%- endif %}
