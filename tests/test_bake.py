@@ -55,6 +55,7 @@ COMMON = [
     "tests/service/__init__.py",
     "tests/service/test_service.py",
     "tests/unit/__init__.py",
+    "tests/unit/test_bootstrap.py",
     "tests/unit/test_config.py",
     "tests/unit/test_gitops.py",
 ]

@@ -51,10 +51,11 @@ def paired_bootstrap(labels, challenger, champion, metric: str, samples: int, co
     """Confidence interval of metric(challenger) - metric(champion) over resamples of the same test rows."""
     score = METRICS[metric]
     rng = np.random.default_rng(seed)
+    classes = len(np.unique(labels))
     differences = []
     for rows in rng.integers(0, len(labels), size=(samples, len(labels))):
-        if len(np.unique(labels[rows])) < 2:
-            continue  # a resample with one class has no ROC AUC; skip it for every metric alike
+        if len(np.unique(labels[rows])) < classes:
+            continue  # a resample that misses a class has no one-vs-rest ROC AUC; skip it for every metric alike
         differences.append(score(labels[rows], challenger[rows]) - score(labels[rows], champion[rows]))
     low, high = np.quantile(differences, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
     observed = score(labels, challenger) - score(labels, champion)
