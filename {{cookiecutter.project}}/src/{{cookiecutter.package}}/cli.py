@@ -316,12 +316,13 @@ def cmd_retrain_body(args: argparse.Namespace) -> int:
     import json
 
     from .drift import report_paths
+    from .report import summary_path
 
     drift_cfg, gate_cfg = config.load("drift"), config.load("gate")
     decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
     sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
     drift_section = report_paths(drift_cfg)[2]
-    for path in (drift_section, Path(gate_cfg["result_file"]).with_name("summary.md")):
+    for path in (drift_section, summary_path(gate_cfg)):
         if path.is_file():
             sections += [path.read_text(), ""]
     body = Path(args.output)
@@ -331,7 +332,9 @@ def cmd_retrain_body(args: argparse.Namespace) -> int:
 
 
 def cmd_job_summary(args: argparse.Namespace) -> int:
-    summary = Path(config.load("gate")["result_file"]).with_name("summary.md")
+    from .report import summary_path
+
+    summary = summary_path(config.load("gate"))
     if not summary.is_file():
         raise FileNotFoundError(f"{summary}: no report yet. Run `make report` first.")
     target = os.environ.get("GITHUB_STEP_SUMMARY")

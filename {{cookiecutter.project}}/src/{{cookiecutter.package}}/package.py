@@ -133,6 +133,7 @@ def package(last_run: bool = False) -> dict:
     model = import_model(name, source, commit)
     write_smoke(model, config.require(data_cfg, "splits_dir", "data"))
     bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
+    bento_tag = f"{safe_tag(name)}:{bento_version}"
     settings = {
         key: serve_cfg[key]
         for key in ("workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request")
@@ -142,14 +143,14 @@ def package(last_run: bool = False) -> dict:
         "service_name": safe_tag(name),
         "model_tag": str(model.tag),
         "served_model": {"name": name, "version": source.version},
-        "bento": f"{safe_tag(name)}:{bento_version}",
+        "bento": bento_tag,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
     }
     assemble(settings)
     # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.
     with contextlib.suppress(bentoml.exceptions.NotFound):
-        bentoml.bentos.delete(f"{safe_tag(name)}:{bento_version}")
+        bentoml.bentos.delete(bento_tag)
     labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={source.version}"]
     labels += [] if last_run else [f"--label=alias={alias}"]
     built = subprocess.run(

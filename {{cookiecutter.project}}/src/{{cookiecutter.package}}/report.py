@@ -117,6 +117,11 @@ def _registration(gate: dict) -> str:
     return "Nothing was registered and no alias moved."
 
 
+def summary_path(gate_cfg: dict) -> Path:
+    """reports/summary.md: beside the gate's result, which it is written from."""
+    return Path(config.require(gate_cfg, "result_file", "gate")).with_name("summary.md")
+
+
 def report() -> Path:
     gate_cfg, data_cfg = config.load("gate"), config.load("data")
     gate_path = Path(config.require(gate_cfg, "result_file", "gate"))
@@ -157,6 +162,6 @@ def report() -> Path:
     text = "\n".join(lines) + "\n"
     if len(text.encode()) > MAX_BYTES:
         raise ValueError(f"report is {len(text.encode())} bytes; GitHub comments must stay under {MAX_BYTES}")
-    path = directory / "summary.md"
+    path = summary_path(gate_cfg)
     path.write_text(text)
     return path

@@ -27,7 +27,7 @@ SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name
 SETTINGS = yaml.safe_load(SETTINGS_FILE.read_text())
 MODEL_TAG = SETTINGS["model_tag"]  # the bento model imported from the registry
 SERVED_BY = SETTINGS["served_model"]  # its registry name and version: the drift check's reference follows it
-BENTO = SETTINGS["bento"]  # <name>:<git sha>-m<model version>
+BENTO = SETTINGS["bento"]  # <name>:<git sha>-m<model version> (r<run id> for a pull request's build)
 
 
 def _bounds(column) -> dict:
@@ -63,6 +63,14 @@ def _request_logger() -> logging.Logger:
     return logger
 
 
+async def _send_json(send, status: int, payload: dict) -> None:
+    """Answer an ASGI request from a middleware with a JSON body."""
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class JsonOnly:
     """ASGI middleware: a prediction body that is not declared as JSON gets HTTP 415, before BentoML parses it.
 
@@ -77,10 +85,7 @@ class JsonOnly:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/predict":
             content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type != b"application/json":
-                body = json.dumps({"error": "send the records as JSON (Content-Type: application/json)"}).encode()
-                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 415, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await _send_json(send, 415, {"error": "send the records as JSON (Content-Type: application/json)"})
                 return
         await self.app(scope, receive, send)
 
@@ -93,10 +98,7 @@ class Version:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/version":
-            body = json.dumps({"model": SERVED_BY, "bento": BENTO}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 200, {"model": SERVED_BY, "bento": BENTO})
             return
         await self.app(scope, receive, send)
 
