@@ -28,6 +28,17 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+{%- if cookiecutter.task == "tabular-classification" %}
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from .adopt import adopt
+
+    print("\n".join(adopt(args.data, args.label)))
+    return 0
+{%- endif %}
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .data import save_splits, split
     from .validate import load_valid
@@ -167,6 +178,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(f"invalid current data: {error}", file=sys.stderr)
         return INVALID
     reference, checked = result["reference"], result["current"]
+    for skipped in checked.get("skipped", []):
+        print(f"skipped: {skipped}", file=sys.stderr)
     print(
         f"{current}: {checked['rows']} rows ({checked['checked_rows']} checked) against the training sample of "
         f"{reference['model']} version {reference['version']} ({reference['rows']} rows)"
@@ -355,6 +368,14 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--output", help="where to write the CSV (default: data.raw in configs/data.yaml)")
     step.add_argument("--keep-existing", action="store_true", help="do nothing if the file is already there")
     step.set_defaults(run=cmd_data)
+
+{%- if cookiecutter.task == "tabular-classification" %}
+
+    step = steps.add_parser("adopt", help="your own table: copy it to data/raw/, write the contract from it")
+    step.add_argument("data", help="a CSV or Parquet file")
+    step.add_argument("--label", required=True, help="the column to predict")
+    step.set_defaults(run=cmd_adopt)
+{%- endif %}
 
     step = steps.add_parser("validate", help="check the data against the contract, then save the split")
     step.add_argument("file", nargs="?", help="CSV file to check (default: data.raw in configs/data.yaml)")

@@ -5,24 +5,31 @@ import json
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import pandas as pd
 import sklearn.datasets
 import torch
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, Dataset
 
-from .network import input_statistics
-from .schema import BUNDLED, FEATURES, LABEL
-from .validate import ContractError, validate_frame
+from .features import FEATURES, encode
+from .metrics import label_codes
+from .schema import BUNDLED, LABEL
+from .validate import ContractError, read_table, validate_frame
 
 SPLITS = ("train", "val", "test")
 
 
 def write_bundled_data(path: str | Path) -> Path:
     """Write scikit-learn's bundled data set (shipped inside the package, no download) as a CSV file."""
-    frame = getattr(sklearn.datasets, BUNDLED)(as_frame=True).frame
+    if BUNDLED is None:
+        raise ContractError(
+            f"{path} is missing, and this project's contract was adopted from your own data (schema.BUNDLED is None). "
+            "Put the file back (commit it, or fetch it in `make data`), or adopt another: make adopt DATA=... LABEL=..."
+        )
+    bunch = getattr(sklearn.datasets, BUNDLED)(as_frame=True)
+    frame = bunch.frame
     frame.columns = [column.replace(" ", "_") for column in frame.columns]
+    frame[LABEL] = bunch.target_names[bunch.target]  # the label in its own values (names, not codes)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame[[*FEATURES, LABEL]].to_csv(path, index=False)
@@ -80,14 +87,13 @@ def load_split(directory: str | Path, name: str) -> pd.DataFrame:
     path = Path(directory) / f"{name}.csv"
     if not path.is_file():
         raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
-    frame = pd.read_csv(path, index_col="source_row")
+    frame = read_table(path).set_index("source_row")
     return validate_frame(frame, path)
 
 
 def to_tensors(frame: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
-    features = torch.tensor(frame[FEATURES].to_numpy(dtype=np.float32))
-    labels = torch.tensor(frame[LABEL].to_numpy(dtype=np.int64))
-    return features, labels
+    """Encoded features (features.encode) and class indices: what the model trains on."""
+    return torch.from_numpy(encode(frame)), torch.from_numpy(label_codes(frame[LABEL]))
 
 
 class InMemoryDataset(Dataset):
@@ -124,10 +130,10 @@ class InMemoryDataModule(L.LightningDataModule):
             if name not in self.datasets:
                 self.datasets[name] = InMemoryDataset(*to_tensors(load_split(self.splits_dir, name)))
 
-    def feature_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Centre and scale of the training features for the model's input normalisation (network.py says how)."""
+    def train_features(self) -> torch.Tensor:
+        """The training split's encoded rows: what the model's preprocessing is fitted on (network.Inputs)."""
         self.setup()
-        return input_statistics(self.datasets["train"].features)
+        return self.datasets["train"].features
 
     def _loader(self, name: str, batch_size: int, shuffle: bool) -> DataLoader:
         return DataLoader(self.datasets[name], batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch)

@@ -17,8 +17,9 @@ from mlflow.exceptions import MlflowException
 
 from . import config, registry, tracking
 from .evaluate import predict_proba
-from .schema import CLASSES, LABEL, MONITORED, SCHEMA, monitored
-from .validate import ContractError, read_table, validate_frame
+from .features import CLASS_NAMES, MONITORED, monitored
+from .schema import LABEL, SCHEMA
+from .validate import ContractError, read_table, valid_rows, validate_frame
 
 REFERENCE_ARTIFACT = "reference/reference.csv"
 PREDICTION = "prediction"  # the predicted class: prediction drift, for labelled and unlabelled data alike
@@ -32,7 +33,7 @@ def settings() -> dict:
 def with_predictions(frame: pd.DataFrame, model: torch.nn.Module) -> pd.DataFrame:
     """The frame plus the model's predicted class for each row."""
     probabilities = predict_proba(model, frame)
-    return frame.assign(**{PREDICTION: [CLASSES[index] for index in probabilities.argmax(axis=1)]})
+    return frame.assign(**{PREDICTION: [CLASS_NAMES[index] for index in probabilities.argmax(axis=1)]})
 
 
 def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
@@ -49,12 +50,13 @@ def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
 def read_request_log(path: Path) -> tuple[pd.DataFrame, dict]:
     """The records a served bento logged (rotated files too, oldest first) and the model version that served them.
 
-    Only the rows of the latest model version in the log are kept: earlier versions had other references.
+    Only the rows of the latest model version in the log are kept: earlier versions had other references. A line
+    that is not a record is reported (origin["skipped"]) and left out.
     """
     # RotatingFileHandler's backups: requests.jsonl.1 is the newest, .5 the oldest.
     backups = [file for file in path.parent.glob(f"{path.name}.*") if file.suffix[1:].isdigit()]
     files = sorted(backups, key=lambda file: -int(file.suffix[1:]))
-    records = []
+    records, skipped = [], []
     for file in [*files, path]:
         for number, line in enumerate(file.read_text().splitlines(), start=1):
             if not line.strip():
@@ -64,34 +66,47 @@ def read_request_log(path: Path) -> tuple[pd.DataFrame, dict]:
                 record = {**entry["features"], PREDICTION: max(entry["prediction"], key=entry["prediction"].get)}
                 records.append((record, entry["model"]))
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as error:
-                raise ContractError(
-                    f"{file}:{number}: not a request-log record ({type(error).__name__}: {error}); expected a JSON "
-                    'object with "features", "prediction" and "model", as the service writes'
-                ) from None
+                skipped.append(f"{file}:{number}: not a request-log record ({type(error).__name__}: {error})")
     if not records:
-        raise ContractError(f"{path}: the request log is empty; send the service some traffic first")
+        detail = "".join(f"\n  {line}" for line in skipped[:5])
+        raise ContractError(
+            f'{path}: no request-log record to check; expected JSON objects with "features", "prediction" and '
+            f'"model", as the service writes. Send the service some traffic first.{detail}'
+        )
     model = records[-1][1]
     frame = pd.DataFrame([record for record, served_by in records if served_by == model])
-    return frame, {"model": model, "dropped_rows": len(records) - len(frame)}
+    return frame, {"model": model, "dropped_rows": len(records) - len(frame), "skipped": skipped}
 
 
 def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """Current data checked against the contract (without the label when it has none)."""
+    """Current data checked against the contract (without the label when it has none).
+
+    A batch file must keep the contract whole; in a request log, rows that break it (logged by an older service,
+    say) are reported in origin["skipped"] and left out, and only a log with nothing usable left is refused.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no such file. Pass CURRENT=<a CSV with the contract's columns> or the service's request log."
         )
-    if path.suffix == ".jsonl" or ".jsonl." in path.name:
+    log = path.suffix == ".jsonl" or ".jsonl." in path.name
+    if log:
         frame, origin = read_request_log(path)
         line_offset = 1  # no header line
     else:
         frame, origin, line_offset = read_table(path), {}, 2
     schema = SCHEMA if LABEL in frame else SCHEMA.remove_columns([LABEL])
     predictions = frame.pop(PREDICTION) if PREDICTION in frame else None
-    frame = validate_frame(frame, path, schema, line_offset)
+    if log:
+        try:
+            frame, report = valid_rows(frame, path, schema, line_offset)
+        except ContractError as error:
+            raise ContractError("\n".join([str(error), *origin["skipped"][:5]])) from None
+        origin["skipped"] += [report] if report else []
+    else:
+        frame = validate_frame(frame, path, schema, line_offset)
     if predictions is not None:
-        frame[PREDICTION] = predictions.astype(str)  # class names, even when they look like numbers
+        frame[PREDICTION] = predictions.loc[frame.index].astype(str)  # class names, even when they look like numbers
     return frame, origin
 
 
@@ -114,38 +129,64 @@ def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=seed) if len(frame) > rows else frame
 
 
+def threshold(drift_cfg: dict, columns: int) -> float:
+    """Each column's p-value threshold: the family-wise alpha shared by the columns tested (Bonferroni)."""
+    return config.require(drift_cfg, "alpha", "drift") / max(columns, 1)
+
+
+def _as_categories(values: pd.Series) -> pd.Series:
+    """A categorical column as text, a missing value as its own category (a test for categories needs no NaN)."""
+    return values.astype("object").where(values.notna(), "(missing)").astype(str)
+
+
 def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
-    """Evidently's DataDriftPreset (tests on) over schema.MONITORED (and the label), plus the predicted class."""
+    """Evidently's DataDriftPreset (tests on) over features.MONITORED (and the label), plus the predicted class.
+
+    Numerical columns get the numerical test, the rest (categories, booleans, missing-value indicators, the label and
+    the prediction) the test for categories. A column holding one and the same value on both sides is not tested:
+    Evidently's chi-square calls that drift (p = 0).
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
     classes = [LABEL] if LABEL in current else []  # the label is checked only when the current data has it
-    columns = MONITORED + classes
-    # Column kinds come from the contract: what is monitored is numerical, the label and the prediction are classes.
-    definition = DataDefinition(numerical_columns=MONITORED, categorical_columns=[*classes, PREDICTION])
-    threshold = config.require(drift_cfg, "threshold", "drift")
+    kinds = MONITORED | dict.fromkeys([*classes, PREDICTION], "categorical")
+    current, reference = (
+        monitored(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
+        for frame in (current, reference)
+    )
+    for name, kind in kinds.items():
+        if kind == "categorical":
+            current[name], reference[name] = _as_categories(current[name]), _as_categories(reference[name])
+
+    def constant(name: str) -> bool:
+        values = set(current[name].dropna()) | set(reference[name].dropna())
+        return len(values) <= 1
+
+    tested = [name for name in kinds if not constant(name)]
+    columns = [name for name in tested if name != PREDICTION]
+    limit = threshold(drift_cfg, len(tested))
+    definition = DataDefinition(
+        numerical_columns=[name for name in columns if kinds[name] == "numerical"],
+        categorical_columns=[name for name in tested if kinds[name] == "categorical"],
+    )
     preset = DataDriftPreset(
         columns=columns,
         drift_share=config.require(drift_cfg, "drift_share", "drift"),
         num_method=drift_cfg.get("num_method"),
         cat_method=drift_cfg.get("cat_method"),
-        threshold=threshold,
+        threshold=limit,
         per_column_method=drift_cfg.get("per_column_method") or None,
         per_column_threshold=drift_cfg.get("per_column_threshold") or None,
     )
     metrics = [preset]
-    # Evidently's chi-square gives p = 0 (drift) when both sides hold one and the same class: no test needed.
-    if set(current[PREDICTION]) != set(reference[PREDICTION]) or current[PREDICTION].nunique() > 1:
-        metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=threshold))
+    if PREDICTION in tested:
+        metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=limit))
     report = Report(metrics, include_tests=True)
-    current, reference = (
-        monitored(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
-        for frame in (current, reference)
-    )
     return report.run(
-        Dataset.from_pandas(current[[*columns, PREDICTION]], data_definition=definition),
-        Dataset.from_pandas(reference[[*columns, PREDICTION]], data_definition=definition),
+        Dataset.from_pandas(current[tested], data_definition=definition),
+        Dataset.from_pandas(reference[tested], data_definition=definition),
     )
 
 
@@ -239,6 +280,7 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
             "checked_rows": len(checked),
             "labelled": LABEL in current,
             **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
+            **({"skipped": origin["skipped"]} if origin.get("skipped") else {}),
         },
         "reference": {
             "model": version.name,

@@ -11,13 +11,15 @@ import torch
 
 from . import config, tracking
 from .data import load_split
-from .metrics import classification_metrics, confusion
-from .schema import CLASSES, FEATURES, LABEL
+from .features import CLASS_NAMES, encode
+from .metrics import classification_metrics, confusion, label_codes
+from .schema import LABEL
 
 
-def predict_proba(model: torch.nn.Module, features: pd.DataFrame) -> np.ndarray:
+def predict_proba(model: torch.nn.Module, frame: pd.DataFrame) -> np.ndarray:
+    """Class probabilities for the contract's rows, encoded as the model was trained (features.encode)."""
     with torch.no_grad():
-        return model(torch.tensor(features[FEATURES].to_numpy(dtype=np.float32))).numpy()  # a copy: writable
+        return model(torch.from_numpy(encode(frame))).numpy()
 
 
 def evaluate(run_id: str | None = None) -> dict:
@@ -30,7 +32,7 @@ def evaluate(run_id: str | None = None) -> dict:
     model = mlflow.pytorch.load_model(model_uri)
     test = load_split(config.require(data_cfg, "splits_dir", "data"), "test")
     probabilities = predict_proba(model, test)
-    labels = test[LABEL].to_numpy()
+    labels = label_codes(test[LABEL])
     metrics = classification_metrics(labels, probabilities)
     result = {
         "run_id": run_id,
@@ -39,7 +41,7 @@ def evaluate(run_id: str | None = None) -> dict:
         "rows": len(test),
         "primary_metric": config.require(eval_cfg, "primary_metric", "evaluate"),
         "metrics": metrics,
-        "confusion_matrix": {"classes": CLASSES, "rows_true_columns_predicted": confusion(labels, probabilities)},
+        "confusion_matrix": {"classes": CLASS_NAMES, "rows_true_columns_predicted": confusion(labels, probabilities)},
     }
     path = Path(config.require(eval_cfg, "metrics_file", "evaluate"))
     path.parent.mkdir(parents=True, exist_ok=True)

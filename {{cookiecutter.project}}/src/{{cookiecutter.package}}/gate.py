@@ -16,8 +16,9 @@ from sklearn.dummy import DummyClassifier
 from . import config, registry, tracking
 from .data import load_split
 from .evaluate import predict_proba
-from .metrics import METRICS, classification_metrics
-from .schema import CLASSES, FEATURES, LABEL
+from .features import CLASS_NAMES
+from .metrics import METRICS, classification_metrics, label_codes
+from .schema import CLASSES, LABEL
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -41,9 +42,9 @@ class Rule:
 
 def baseline_probabilities(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     """The trivial model: always the training class frequencies (majority class as its prediction)."""
-    dummy = DummyClassifier(strategy="prior").fit(train[FEATURES], train[LABEL])
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), label_codes(train[LABEL]))
     probabilities = np.zeros((len(test), len(CLASSES)))
-    probabilities[:, dummy.classes_] = dummy.predict_proba(test[FEATURES])
+    probabilities[:, dummy.classes_] = dummy.predict_proba(np.zeros((len(test), 1)))
     return probabilities
 
 
@@ -91,13 +92,21 @@ def champion_rule(metric: str, tolerance: float, interval: dict, confidence: flo
     return Rule("champion", requirement, observed, PASSED, detail)
 
 
-def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> Contender | None:
+def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> tuple[Contender | None, str]:
+    """The @production model scored on the test split, or None and why it cannot be compared."""
     version = registry.version_with_alias(client, name, "production")
     if version is None:
-        return None
+        return None, f"no champion: {name}@production does not exist"
     model = mlflow.pytorch.load_model(f"models:/{name}/{version.version}")
     description = f"version {version.version} (@production, run {version.run_id[:8]})"
-    return Contender("champion", description, predict_proba(model, test))
+    try:
+        probabilities = predict_proba(model, test)
+    except (RuntimeError, ValueError, IndexError) as error:  # torch.export checks the input's shape
+        reason = str(error).strip().splitlines()[0][:200]
+        return None, f"{description} takes other inputs than this contract's ({reason}): not compared"
+    if probabilities.shape[1] != len(CLASSES):
+        return None, f"{description} answers {probabilities.shape[1]} classes, the contract has {len(CLASSES)}"
+    return Contender("champion", description, probabilities), ""
 
 
 def gate(register: bool = True) -> dict:
@@ -109,7 +118,7 @@ def gate(register: bool = True) -> dict:
     metric = config.require(gate_cfg, "primary_metric", "gate")
     if metric not in METRICS:
         raise config.ConfigError(f"configs/gate.yaml: primary_metric {metric!r} is not one of {', '.join(METRICS)}")
-    floor = float(config.require(gate_cfg, "floor", "gate"))
+    floor = config.require(gate_cfg, "floor", "gate")  # None: no absolute floor (an adopted table's default)
     margin = float(config.require(gate_cfg, "baseline_margin", "gate"))
     tolerance = float(config.require(gate_cfg, "champion_tolerance", "gate"))
     if margin <= 0 or tolerance < 0:
@@ -120,28 +129,36 @@ def gate(register: bool = True) -> dict:
     record = tracking.last_run()
     splits_dir = config.require(data_cfg, "splits_dir", "data")
     train, test = load_split(splits_dir, "train"), load_split(splits_dir, "test")
-    labels = test[LABEL].to_numpy()
+    labels = label_codes(test[LABEL])
     client, name = MlflowClient(), registry.model_name()
 
     challenger_model = mlflow.pytorch.load_model(record["model_uri"])
     challenger = Contender("challenger", f"run {record['run_id'][:8]}", predict_proba(challenger_model, test))
     baseline = Contender("baseline", "majority class (training frequencies)", baseline_probabilities(train, test))
-    champion = load_champion(client, name, test)
+    champion, no_champion = load_champion(client, name, test)
     contenders = [c for c in (challenger, champion, baseline) if c is not None]
     for contender in contenders:
         contender.metrics = classification_metrics(labels, contender.probabilities)
 
+    if floor is None:
+        floor_rule = Rule("floor", "none set (configs/gate.yaml: floor)", "-", SKIPPED, "no absolute floor is set")
+    else:
+        floor_rule = mlflow_rule(
+            "floor",
+            f"{metric} >= {floor}",
+            metric,
+            MetricThreshold(threshold=float(floor), greater_is_better=True),
+            challenger,
+        )
     rules = [
-        mlflow_rule("floor", f"{metric} >= {floor}", metric, MetricThreshold(threshold=floor, greater_is_better=True),
-                    challenger),
+        floor_rule,
         mlflow_rule("baseline", f"{metric} >= baseline + {margin}", metric,
                     MetricThreshold(min_absolute_change=margin, greater_is_better=True), challenger, baseline),
     ]  # fmt: skip
     bootstrap = dict(gate_cfg.get("bootstrap", {}))
     interval = None
     if champion is None:
-        detail = f"no champion: {name}@production does not exist"
-        rules.append(Rule("champion", "not worse than @production", "-", SKIPPED, detail))
+        rules.append(Rule("champion", "not worse than @production", "-", SKIPPED, no_champion))
     else:
         confidence = float(bootstrap.get("confidence", 0.95))
         interval = paired_bootstrap(
@@ -184,9 +201,9 @@ def gate(register: bool = True) -> dict:
 
 def write_predictions(gate_cfg: dict, test: pd.DataFrame, contenders: list[Contender]) -> None:
     """Per-row probabilities of every contender, for the report's plots."""
-    frame = pd.DataFrame({"source_row": test.index, LABEL: test[LABEL].to_numpy()})
+    frame = pd.DataFrame({"source_row": test.index, LABEL: test[LABEL].astype(str).to_numpy()})  # class names
     for contender in contenders:
-        for index, name in enumerate(CLASSES):
+        for index, name in enumerate(CLASS_NAMES):
             frame[f"{contender.role}_{name}"] = contender.probabilities[:, index]
     path = Path(config.require(gate_cfg, "predictions_file", "gate"))
     path.parent.mkdir(parents=True, exist_ok=True)

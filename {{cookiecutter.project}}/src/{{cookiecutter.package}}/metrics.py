@@ -1,9 +1,19 @@
 """Classification metrics from labels and predicted probabilities: one definition for every step."""
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
 from .schema import CLASSES
+
+
+def label_codes(labels: pd.Series) -> np.ndarray:
+    """Each label's position in the contract's CLASSES: the model's class index."""
+    codes = pd.Categorical(labels, categories=CLASSES).codes
+    if (codes < 0).any():
+        unknown = sorted({str(value) for value in labels[codes < 0]})[:5]
+        raise ValueError(f"label values {unknown} are not among the contract's classes {CLASSES}")
+    return codes.astype(np.int64)
 
 
 def _roc_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:

@@ -33,23 +33,23 @@ class Classifier(L.LightningModule):
         """`network_kwargs` go to network.build (configs/model.yaml): all of them are saved as hyperparameters."""
         super().__init__()
         self.save_hyperparameters()
-        # Normalisation lives in the model so the saved model takes raw features, as the contract defines them.
-        self.register_buffer("feature_mean", torch.zeros(num_features))
-        self.register_buffer("feature_scale", torch.ones(num_features))
-        self.net = network.build(num_features, num_classes, **network_kwargs)
+        # Preprocessing (imputation, scaling, categories) lives in the model, fitted on the training split, so the
+        # saved model takes rows as features.encode makes them from the contract's raw values.
+        self.inputs = network.Inputs(num_features)
+        self.net = network.build(self.inputs.width, num_classes, **network_kwargs)
         self.loss = nn.CrossEntropyLoss()
         self.train_loss = MeanMetric()
         self.val_metrics = classification_metrics(num_classes, "val_")
         # Rows seen in validation, summed over all processes: proves the metrics are synced under DDP.
         self.val_rows = SumMetric()
 
-    def set_normalisation(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
-        self.feature_mean.copy_(mean)
-        self.feature_scale.copy_(scale)
+    def fit_inputs(self, features: torch.Tensor) -> None:
+        """Fit the preprocessing on the training split's encoded rows (network.Inputs says what it learns)."""
+        self.inputs.fit(features)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits for each class."""
-        return self.net((features - self.feature_mean) / self.feature_scale)
+        return self.net(self.inputs(features))
 
     def training_step(self, batch, batch_idx):
         features, labels = batch
@@ -79,7 +79,7 @@ class Classifier(L.LightningModule):
 
 
 class Probabilities(nn.Module):
-    """What is saved and served: raw features in, class probabilities out."""
+    """What is saved and served: encoded rows (features.encode) in, class probabilities out."""
 
     def __init__(self, classifier: nn.Module):
         super().__init__()

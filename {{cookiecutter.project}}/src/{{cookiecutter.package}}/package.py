@@ -11,20 +11,19 @@ from pathlib import Path
 
 import bentoml
 import mlflow
-import numpy as np
 import torch
 import yaml
 from mlflow import MlflowClient
 
 from . import config, registry, tracking
 from .data import load_split
-from .schema import FEATURES, to_request
+from .features import encode, to_request
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
 SMOKE = Path("artifacts/smoke.json")
 # The modules the service imports: the contract, not the training code (no lightning in the image).
-SERVED_MODULES = ["__init__.py", "config.py", "schema.py", "service.py"]
+SERVED_MODULES = ["__init__.py", "config.py", "features.py", "schema.py", "service.py"]
 
 
 def last_build() -> dict:
@@ -100,8 +99,8 @@ def write_smoke(model: bentoml.Model, splits_dir: str, rows: int = 5) -> None:
     test = load_split(splits_dir, "test").head(rows)
     program = torch.export.load(model.path_of("model.pt2")).module()
     with torch.no_grad():
-        expected = program(torch.tensor(np.array(test[FEATURES], dtype=np.float32))).numpy()
-    records = [to_request(row) for row in test[FEATURES].to_dict("records")]
+        expected = program(torch.from_numpy(encode(test))).numpy()
+    records = [to_request(row) for row in test.to_dict("records")]
     SMOKE.parent.mkdir(parents=True, exist_ok=True)
     SMOKE.write_text(json.dumps({"model": str(model.tag), "records": records, "expected": expected.tolist()}) + "\n")
 
@@ -131,7 +130,8 @@ def package(last_run: bool = False) -> dict:
     commit, _ = tracking.git_commit()
     commit = commit if len(commit) == 40 else "nogit"  # a project without a first commit yet
     model = import_model(name, source, commit)
-    write_smoke(model, config.require(data_cfg, "splits_dir", "data"))
+    splits_dir = config.require(data_cfg, "splits_dir", "data")
+    write_smoke(model, splits_dir)
     bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
     bento_tag = f"{safe_tag(name)}:{bento_version}"
     settings = {
@@ -146,6 +146,7 @@ def package(last_run: bool = False) -> dict:
         "bento": bento_tag,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
+        "example": to_request(load_split(splits_dir, "train").iloc[0].to_dict()),  # shown in the OpenAPI schema
     }
     assemble(settings)
     # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.

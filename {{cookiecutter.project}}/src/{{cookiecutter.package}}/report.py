@@ -8,7 +8,8 @@ from matplotlib.figure import Figure  # the object API draws to files with no di
 from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
 
 from . import config
-from .schema import CLASSES, FEATURES, LABEL, POSITIVE
+from .features import CLASS_NAMES, FEATURES
+from .schema import CLASSES, LABEL, POSITIVE
 
 ROLES = ("challenger", "champion", "baseline")
 STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
@@ -18,22 +19,22 @@ MAX_BYTES = 60_000  # GitHub caps a comment at 65,536 characters
 
 def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
     """Confusion matrix of the challenger; ROC and precision-recall curves of every contender."""
-    labels = predictions[LABEL].to_numpy()
+    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()  # class names -> the model's class index
     made = []
 
     side = max(4.5, 0.5 * len(CLASSES))  # room for every class's row and column
     figure = Figure(figsize=(side, side - 0.5))
     axes = figure.subplots()
-    predicted = predictions[[f"challenger_{name}" for name in CLASSES]].to_numpy().argmax(axis=1)
+    predicted = predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy().argmax(axis=1)
     ConfusionMatrixDisplay.from_predictions(
-        labels, predicted, labels=range(len(CLASSES)), display_labels=CLASSES, ax=axes, colorbar=False
+        labels, predicted, labels=range(len(CLASSES)), display_labels=CLASS_NAMES, ax=axes, colorbar=False
     )
     axes.set_title("Challenger on the test split")
     made.append(_save(figure, directory / "confusion_matrix.png", "Confusion matrix"))
-    if POSITIVE is None:  # many classes and none singled out (schema.POSITIVE): the confusion matrix says it
+    if POSITIVE is None or len(CLASSES) != 2:  # no one class singled out (schema.POSITIVE): the matrix says it
         return made
 
-    positive = CLASSES[POSITIVE]
+    positive = str(POSITIVE)
     roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     for display, filename, title in (
         (RocCurveDisplay, "roc_curve.png", "ROC curve"),
@@ -45,7 +46,7 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
             display.from_predictions(
                 labels,
                 predictions[f"{role}_{positive}"],
-                pos_label=POSITIVE,
+                pos_label=CLASSES.index(POSITIVE),
                 name=role,
                 ax=axes,
                 curve_kwargs={"linestyle": STYLE[role]},
@@ -99,12 +100,13 @@ def _data_section(splits_dir: Path) -> list[str]:
         f"`{manifest['source']}` passed the data contract ({len(FEATURES)} features + `{LABEL}`; "
         f"sha256 `{manifest['source_sha256'][:12]}`).",
         "",
-        "| split | rows | " + " | ".join(f"share {name}" for name in CLASSES) + " |",
+        "| split | rows | " + " | ".join(f"share {name}" for name in CLASS_NAMES) + " |",
         "|---|---|" + "---|" * len(CLASSES),
     ]
     for name, part in manifest["parts"].items():
-        counts = pd.read_csv(splits_dir / f"{name}.csv", usecols=[LABEL])[LABEL].value_counts(normalize=True)
-        shares = " | ".join(f"{100 * counts.get(index, 0.0):.1f}%" for index in range(len(CLASSES)))
+        labels = pd.read_csv(splits_dir / f"{name}.csv", usecols=[LABEL], dtype={LABEL: str})[LABEL]
+        counts = labels.value_counts(normalize=True)
+        shares = " | ".join(f"{100 * counts.get(label, 0.0):.1f}%" for label in CLASS_NAMES)
         lines.append(f"| {name} | {part['rows']} | {shares} |")
     return lines
 
@@ -129,7 +131,7 @@ def report() -> Path:
         raise FileNotFoundError(f"{gate_path}: no gate result yet. Run `make gate` first.")
     gate = json.loads(gate_path.read_text())
     directory = gate_path.parent
-    predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"))
+    predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"), dtype={LABEL: str})
     verdict = gate["verdict"]
     others = "the champion and a trivial baseline" if "champion" in gate["contenders"] else "a trivial baseline"
     lines = [

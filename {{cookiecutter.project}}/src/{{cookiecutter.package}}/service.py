@@ -1,8 +1,9 @@
 """The prediction service: the registered model behind one adaptive-batching API, validated by the contract.
 
-Built into a bento by `make package` (see package.py) and served with `make serve`. Requests are checked by a
-pydantic model derived from the pandera contract (schema.request_model), so a bad field is an HTTP 400 naming it,
-never a 500.
+Built into a bento by `make package` (see package.py) and served with `make serve`. A record is a raw row as the
+contract describes it (strings for categories, null where a column may be missing); it is checked by a pydantic model
+derived from the pandera contract (features.request_model), so a value the contract refuses is an HTTP 400 naming
+the field, never a 500, and never reaches the model or the request log.
 """
 
 import json
@@ -13,13 +14,13 @@ from pathlib import Path
 from typing import Annotated
 
 import bentoml
-import numpy as np
+import pandas as pd
 import torch
 import yaml
 from pydantic import Field
 
 from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV
-from .schema import CLASSES, FEATURES, SCHEMA, request_model
+from .features import CLASS_NAMES, FEATURES, encode, request_model
 
 # Written by `make package` beside this module in the bento's build context (package.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
@@ -30,19 +31,7 @@ SERVED_BY = SETTINGS["served_model"]  # its registry name and version: the drift
 BENTO = SETTINGS["bento"]  # <name>:<git sha>-m<model version> (r<run id> for a pull request's build)
 
 
-def _bounds(column) -> dict:
-    """pydantic ge/le from the contract's range checks, so the API refuses what training would."""
-    bounds = {}
-    for check in column.checks:
-        statistics = check.statistics or {}
-        if "min_value" in statistics:
-            bounds["ge"] = statistics["min_value"]
-        if "max_value" in statistics:
-            bounds["le"] = statistics["max_value"]
-    return bounds
-
-
-Record = request_model({name: _bounds(SCHEMA.columns[name]) for name in FEATURES})
+Record = request_model(SETTINGS.get("example"))  # the OpenAPI schema shows a row of the training data
 Records = Annotated[list[Record], Field(min_length=1, max_length=SETTINGS["max_records_per_request"])]
 
 
@@ -125,11 +114,11 @@ class Classifier:
     @bentoml.api(batchable=True, max_batch_size=SETTINGS["max_batch_size"], max_latency_ms=SETTINGS["max_latency_ms"])
     def predict(self, records: Records) -> list[dict[str, float]]:
         """Class probabilities for each record, in order."""
-        rows = [record.features() for record in records]  # {feature: value}, the contract's columns
-        features = np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float32)
+        rows = [record.features() for record in records]  # {feature: raw value}, the contract's columns
+        features = encode(pd.DataFrame(rows, columns=FEATURES))
         with torch.no_grad():
             probabilities = self.model(torch.from_numpy(features)).numpy()
-        answers = [dict(zip(CLASSES, map(float, row), strict=True)) for row in probabilities]
+        answers = [dict(zip(CLASS_NAMES, map(float, row), strict=True)) for row in probabilities]
         for row, answer in zip(rows, answers, strict=True):
             self.requests.info(json.dumps({"model": SERVED_BY, "features": row, "prediction": answer}))
         return answers

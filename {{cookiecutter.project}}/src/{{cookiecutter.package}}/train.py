@@ -6,7 +6,6 @@ from pathlib import Path
 import lightning as L
 import mlflow
 import mlflow.data
-import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
@@ -16,8 +15,9 @@ from mlflow.models import infer_signature
 from . import config, tracking
 from .data import InMemoryDataModule, check_split_current, file_sha256, load_split
 from .drift import log_reference
+from .features import FEATURES, encode
 from .model import Classifier, Probabilities
-from .schema import CLASSES, FEATURES, LABEL, SCHEMA
+from .schema import CLASSES, LABEL, SCHEMA
 
 
 def resolve_precision(precision: str) -> str:
@@ -54,7 +54,7 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
     check_split_current(splits_dir, config.require(data_cfg, "raw", "data"))
     datamodule = InMemoryDataModule(splits_dir, **train_cfg.get("datamodule", {}))
     model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES), **model_cfg)
-    model.set_normalisation(*datamodule.feature_statistics())
+    model.fit_inputs(datamodule.train_features())
 
     trainer_cfg = dict(config.require(train_cfg, "trainer", "train"))
     trainer_cfg["precision"] = resolve_precision(str(trainer_cfg.get("precision", "auto")))
@@ -90,7 +90,7 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
     splits_dir = Path(data_cfg["splits_dir"])
     train_frame = load_split(splits_dir, "train")
     served = Probabilities(best).eval()
-    example = np.array(train_frame[FEATURES].head(5), dtype=np.float32)  # a writable copy for torch
+    example = encode(train_frame.head(5))
     with torch.no_grad():
         signature = infer_signature(example, served(torch.tensor(example)).numpy())
     commit, dirty = tracking.git_commit()

@@ -27,13 +27,19 @@ class ContractError(ValueError):
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV file (or a Parquet file, by its suffix) as a frame; a clear error for a missing or unreadable one."""
     path = Path(path)
     if not path.is_file():
         raise ContractError(
-            f"{path}: no such file. Run `make data` for the bundled data or point configs/data.yaml at yours."
+            f"{path}: no such file. Run `make data` for the bundled data, or `make adopt DATA=<file> LABEL=<column>`."
         )
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        try:
+            return pd.read_parquet(path)
+        except Exception as error:  # pyarrow raises many kinds for a file that is not Parquet
+            raise ContractError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error}).") from None
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, low_memory=False)
     except pd.errors.EmptyDataError:
         raise ContractError(f"{path}: the file is empty (no header, no rows).") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -95,14 +101,38 @@ def validate_frame(
     try:
         return schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        table = _summarise(errors.failure_cases, line_offset)
-        message = (
-            f"{source} breaks the data contract ({len(table)} problem(s); {CONTRACT}.SCHEMA):\n\n"
-            f"{table.to_string(index=False)}\n\n"
-            "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
-            f"change the contract in src/{CONTRACT.replace('.', '/')}.py and retrain."
-        )
-        raise ContractError(message) from None
+        raise ContractError(_message(errors.failure_cases, source, line_offset)) from None
+
+
+def _message(failures: pd.DataFrame, source: str | Path, line_offset: int) -> str:
+    table = _summarise(failures, line_offset)
+    return (
+        f"{source} breaks the data contract ({len(table)} problem(s); {CONTRACT}.SCHEMA):\n\n"
+        f"{table.to_string(index=False)}\n\n"
+        "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
+        f"change the contract in src/{CONTRACT.replace('.', '/')}.py and retrain."
+    )
+
+
+def valid_rows(
+    frame: pd.DataFrame, source: str | Path, schema: pa.DataFrameSchema = SCHEMA, line_offset: int = 2
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows that keep the contract (coerced), and a report of the rows left out (None when every row kept it).
+
+    For data where one bad row must not condemn the rest (a service's request log). A problem with the table itself
+    (a missing column), or no row left, raises ContractError as validate_frame does.
+    """
+    try:
+        return schema.validate(frame, lazy=True), None
+    except pandera.errors.SchemaErrors as errors:
+        failures = errors.failure_cases
+        rows = pd.to_numeric(failures["index"], errors="coerce")
+        if rows.isna().any() or rows.nunique() >= len(frame):
+            raise ContractError(_message(failures, source, line_offset)) from None
+        kept = frame.drop(index=rows.astype(int).unique())
+        report = _message(failures, source, line_offset).split("\n\nFix these", 1)[0]
+        report = report.replace("breaks the data contract", f"has {rows.nunique()} row(s) that break the contract")
+        return validate_frame(kept, source, schema, line_offset), report + "\n(those rows were skipped)"
 
 
 def load_valid(path: str | Path) -> pd.DataFrame:

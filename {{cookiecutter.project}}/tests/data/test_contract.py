@@ -4,30 +4,40 @@ import re
 from pathlib import Path
 
 import numpy as np
+{%- if cookiecutter.task == "image-classification" %}
 import pandas as pd
+{%- endif %}
 import pytest
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.cli import main
-from {{ cookiecutter.package }}.schema import CLASSES, FEATURES, LABEL
+from {{ cookiecutter.package }}.features import FEATURES, KIND, {% if cookiecutter.task == "tabular-classification" %}NULLABLE, {% endif %}bounds
+from {{ cookiecutter.package }}.schema import CLASSES, LABEL, SCHEMA
 from {{ cookiecutter.package }}.validate import ContractError, validate_frame
 {%- if cookiecutter.task == "image-classification" %}
 
-ROWS = 1797  # scikit-learn's digits
 MISSING, WRONG_TYPE, OUT_OF_RANGE, EMPTY = "pixel_2_5", "pixel_4_4", "pixel_3_3", "pixel_6_1"
 EXTRA = "pixel_8_0"  # a ninth row of pixels: a 9 x 8 image
+NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
 {%- else %}
 
-ROWS = 569  # scikit-learn's breast-cancer table
-MISSING, WRONG_TYPE, OUT_OF_RANGE, EMPTY = "mean_area", "worst_radius", "mean_radius", "mean_texture"
-EXTRA = "patient_name"
+# The columns each bad table breaks, chosen from whatever the contract holds (the bundled table or an adopted one).
+NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
+CAPPED = [name for name in NUMBERS if bounds(name)[1] is not None]
+REQUIRED = [name for name in FEATURES if name not in NULLABLE]
+MISSING = FEATURES[-1]
+WRONG_TYPE = (NUMBERS or FEATURES)[0]  # text in a number column (or a value that is not one of the categories)
+OUT_OF_RANGE = (CAPPED or [None])[0]
+EMPTY = next((name for name in REQUIRED if name != OUT_OF_RANGE), None)
+EXTRA = "not_in_the_contract"
 {%- endif %}
+FLOOR = [name for name in NUMBERS if (bounds(name)[0] is not None and bounds(name)[0] >= 0)]  # no negative values
 
 
-def test_bundled_data_passes(bundled):
-    validated = validate_frame(bundled, "bundled.csv")
-    assert list(validated.columns) == [*FEATURES, LABEL]
-    assert len(validated) == ROWS and validated[LABEL].nunique() == len(CLASSES)
+def test_project_data_passes(bundled):
+    validated = validate_frame(bundled, "project.csv")
+    assert sorted(validated.columns) == sorted([*FEATURES, LABEL])
+    assert len(validated) == len(bundled) and validated[LABEL].nunique() == len(CLASSES)
 
 
 def _missing_column(frame):
@@ -40,18 +50,24 @@ def _wrong_dtype(frame):
     return frame
 
 
+def _too_large() -> float:
+    return float(bounds(OUT_OF_RANGE)[1] * 10 + 999) if OUT_OF_RANGE else 0.0  # far above the contract's maximum
+
+
 def _out_of_range(frame):
-    frame.loc[7, OUT_OF_RANGE] = 999.0  # far above the contract's maximum
+    frame[OUT_OF_RANGE] = frame[OUT_OF_RANGE].astype(float)
+    frame.loc[7, OUT_OF_RANGE] = _too_large()
     return frame
 
 
 def _negative(frame):
-    frame.loc[9, FEATURES[0]] = -1.0
+    frame[FLOOR[0]] = frame[FLOOR[0]].astype(float)
+    frame.loc[9, FLOOR[0]] = -1.0
     return frame
 
 
 def _nan_label(frame):
-    frame[LABEL] = frame[LABEL].astype(float)
+    frame[LABEL] = frame[LABEL].astype(object)
     frame.loc[5, LABEL] = np.nan
     return frame
 
@@ -62,6 +78,7 @@ def _nan_feature(frame):
 
 
 def _unknown_label(frame):
+    frame[LABEL] = frame[LABEL].astype(object)
     frame.loc[4, LABEL] = len(CLASSES)  # one past the last class
     return frame
 
@@ -75,15 +92,19 @@ def _no_rows(frame):
     return frame.iloc[0:0]
 
 
+def _needs(column, what: str):
+    return pytest.mark.skipif(not column, reason=f"the contract has no {what} column")
+
+
 @pytest.mark.parametrize(
     ("breaker", "named"),
     [
         pytest.param(_missing_column, MISSING, id="missing-column"),
         pytest.param(_wrong_dtype, WRONG_TYPE, id="wrong-dtype"),
-        pytest.param(_out_of_range, OUT_OF_RANGE, id="out-of-range"),
-        pytest.param(_negative, FEATURES[0], id="negative"),
+        pytest.param(_out_of_range, OUT_OF_RANGE, id="out-of-range", marks=_needs(OUT_OF_RANGE, "capped number")),
+        pytest.param(_negative, FLOOR[0] if FLOOR else None, id="negative", marks=_needs(FLOOR, "non-negative number")),
         pytest.param(_nan_label, LABEL, id="nan-label"),
-        pytest.param(_nan_feature, EMPTY, id="nan-feature"),
+        pytest.param(_nan_feature, EMPTY, id="nan-feature", marks=_needs(EMPTY, "required")),
         pytest.param(_unknown_label, LABEL, id="unknown-label"),
         pytest.param(_extra_column, EXTRA, id="extra-column"),
         pytest.param(_no_rows, "no rows", id="no-rows"),
@@ -97,24 +118,28 @@ def test_bad_frame_fails_and_names_the_problem(bundled, breaker, named):
     assert named in message
 
 
+@pytest.mark.skipif(not (OUT_OF_RANGE and EMPTY), reason="the contract has no capped or no required column")
 def test_every_failure_is_reported_not_just_the_first(bundled):
-    frame = _extra_column(_out_of_range(_nan_feature(_missing_column(bundled.copy()))))
+    frame = _extra_column(_out_of_range(_nan_feature(bundled.copy())))
+    if MISSING not in (OUT_OF_RANGE, EMPTY):
+        frame = _missing_column(frame)
     with pytest.raises(ContractError) as caught:
         validate_frame(frame, "incoming.csv")
     message = str(caught.value)
-    for named in (MISSING, OUT_OF_RANGE, EMPTY, EXTRA):
+    for named in {MISSING, OUT_OF_RANGE, EMPTY, EXTRA}:
         assert named in message
     # The failing CSV line (header is line 1) is named for row-level failures: row 7 is line 9, the last field.
-    assert re.search(r"above the maximum \S+ +1 +999\.0 +9$", message.split(OUT_OF_RANGE, 1)[1].splitlines()[0])
+    line = next(line for line in message.splitlines() if OUT_OF_RANGE in line and "above the maximum" in line)
+    assert re.search(rf"above the maximum \S+ +1 +{re.escape(str(_too_large()))} +9$", line), line
 
 
 def test_cli_validate_rejects_a_bad_file_with_a_table(workspace, bundled, capsys):
     bad = workspace / "bad.csv"
-    _out_of_range(_missing_column(bundled.copy())).to_csv(bad, index=False)
+    _wrong_dtype(_missing_column(bundled.copy()) if MISSING != WRONG_TYPE else bundled.copy()).to_csv(bad, index=False)
     assert main(["validate", str(bad)]) != 0
     error = capsys.readouterr().err
     assert "bad.csv" in error
-    assert MISSING in error and OUT_OF_RANGE in error
+    assert WRONG_TYPE in error and (MISSING == WRONG_TYPE or MISSING in error)
     assert not (workspace / "data" / "splits").exists(), "a rejected file must not produce a split"
 
 
@@ -128,17 +153,20 @@ def test_cli_validate_rejects_unreadable_files(workspace, content, capsys):
 
 def test_train_refuses_data_changed_after_the_split(splits, bundled, capsys):
     raw = Path(config.load("data")["raw"])
-    _out_of_range(bundled.copy()).to_csv(raw, index=False)
+    _wrong_dtype(bundled.copy()).to_csv(raw, index=False)
     assert main(["train", "train.trainer.max_epochs=1"]) != 0
     assert "make validate" in capsys.readouterr().err
 
 
 def test_validated_frame_has_contract_dtypes(bundled):
-    frame = bundled.copy()
-    frame[FEATURES] = frame[FEATURES].round().astype(int)  # integers in a float column are fine
+    floats = [name for name in NUMBERS if str(SCHEMA.columns[name].dtype).startswith("float")]
+    frame = bundled.dropna(subset=floats).copy()
+    frame[floats] = frame[floats].round().astype(int)  # integers in a float column are fine
     validated = validate_frame(frame, "ints.csv")
-    assert all(validated[name].dtype == np.float64 for name in FEATURES)
-    assert pd.api.types.is_integer_dtype(validated[LABEL])
+    assert all(validated[name].dtype == np.float64 for name in floats)
+    assert [str(value) for value in sorted(validated[LABEL].unique(), key=CLASSES.index)] == [
+        str(value) for value in CLASSES if value in set(validated[LABEL])
+    ]
 {%- if cookiecutter.task == "image-classification" %}
 
 

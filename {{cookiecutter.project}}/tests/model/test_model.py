@@ -4,8 +4,9 @@ import lightning as L
 import torch
 
 from {{ cookiecutter.package }}.data import InMemoryDataModule
+from {{ cookiecutter.package }}.features import FEATURES
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
-from {{ cookiecutter.package }}.schema import CLASSES, FEATURES
+from {{ cookiecutter.package }}.schema import CLASSES
 
 
 def _model(**kwargs) -> Classifier:
@@ -32,21 +33,41 @@ def test_output_shapes():
     torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(7))
 
 
-def test_normalisation_is_part_of_the_model():
+def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits):
+    features = InMemoryDataModule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
-    raw = torch.rand(4, len(FEATURES)) * 100
-    model.set_normalisation(raw.mean(dim=0), raw.std(dim=0))
-    shifted = _model(dropout=0.0).eval()
-    shifted.load_state_dict(model.state_dict())
-    torch.testing.assert_close(model(raw), shifted(raw))
-    assert not torch.allclose(model.feature_mean, torch.zeros(len(FEATURES)))
+    model.fit_inputs(features)
+    copy = _model(dropout=0.0).eval()
+    copy.load_state_dict(model.state_dict())  # what a checkpoint or the exported model carries
+    torch.testing.assert_close(model(features[:8]), copy(features[:8]))
+    assert not torch.equal(model.inputs.mean, _model().inputs.mean)  # learned, not the defaults
+{%- if cookiecutter.task == "tabular-classification" %}
+
+
+def test_missing_values_and_unseen_categories_are_answered_like_unknowns(splits):
+    """A missing value takes the training mean (with its flag); a category training never saw is 'unknown'."""
+    from {{ cookiecutter.package }}.features import CATEGORIES
+
+    features = InMemoryDataModule(str(splits)).train_features()
+    model = _model(dropout=0.0).eval()
+    model.fit_inputs(features)
+    empty = torch.full((3, len(FEATURES)), float("nan"))
+    probabilities = Probabilities(model)(empty)
+    assert torch.isfinite(probabilities).all()
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(3))
+    for name, values in CATEGORIES.items():
+        index = FEATURES.index(name)
+        unseen, missing = features[:2].clone(), features[:2].clone()
+        unseen[:, index], missing[:, index] = len(values) + 7, 0.0  # beyond the contract's list / no value
+        torch.testing.assert_close(model(unseen), model(missing))
+{%- endif %}
 
 
 def test_overfits_one_batch(splits):
     L.seed_everything(0)
     datamodule = InMemoryDataModule(str(splits), batch_size=32)
     model = _model(dropout=0.0, learning_rate=0.01)
-    model.set_normalisation(*datamodule.feature_statistics())
+    model.fit_inputs(datamodule.train_features())
     trainer = _quiet_trainer(overfit_batches=1, max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
     trainer.fit(model, datamodule=datamodule)
     assert trainer.callback_metrics["train_loss"] < 0.02
@@ -57,7 +78,7 @@ def test_same_seed_gives_the_same_weights(splits):
         L.seed_everything(123, workers=True)
         datamodule = InMemoryDataModule(str(splits), batch_size=64)
         model = _model()
-        model.set_normalisation(*datamodule.feature_statistics())
+        model.fit_inputs(datamodule.train_features())
         _quiet_trainer(max_epochs=2, deterministic=True).fit(model, datamodule=datamodule)
         return model.state_dict()
 

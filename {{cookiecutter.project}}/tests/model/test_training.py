@@ -15,8 +15,9 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.data import InMemoryDataModule
 from {{ cookiecutter.package }}.evaluate import evaluate
+from {{ cookiecutter.package }}.features import FEATURES
 from {{ cookiecutter.package }}.model import Classifier
-from {{ cookiecutter.package }}.schema import CLASSES, FEATURES
+from {{ cookiecutter.package }}.schema import CLASSES
 from {{ cookiecutter.package }}.train import resolve_precision, train
 
 SHORT = ["train.trainer.max_epochs=3"]

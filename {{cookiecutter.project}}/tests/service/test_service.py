@@ -16,9 +16,9 @@ import pytest
 
 from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
+from {{ cookiecutter.package }}.features import CATEGORIES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, NULLABLE, {% endif %}bounds, to_request
 from {{ cookiecutter.package }}.gitops import wait_deployed
 from {{ cookiecutter.package }}.package import SMOKE
-from {{ cookiecutter.package }}.schema import FEATURES, to_request
 from {{ cookiecutter.package }}.smoke import _call, running_bento, smoke
 from {{ cookiecutter.package }}.traffic import held_out_records, send
 
@@ -56,7 +56,7 @@ def test_bento_image_runs_as_non_root_with_serving_dependencies_only(packaged):
     for training_only in ("lightning", "evidently", "mlflow", "scikit-learn", "matplotlib"):
         assert training_only not in requirements, training_only
     shipped = {path.name for path in (bento / "src").rglob("*.py")}
-    assert shipped == {"__init__.py", "config.py", "schema.py", "service.py"}
+    assert shipped == {"__init__.py", "config.py", "features.py", "schema.py", "service.py"}
 
 
 def test_service_class_in_process_matches_the_offline_model(packaged):
@@ -95,31 +95,62 @@ def test_served_prediction_equals_the_offline_model(server):
     np.testing.assert_allclose(served, known["expected"], atol=1e-5)
 
 
+{% if cookiecutter.task == "image-classification" -%}
+REQUIRED = CAPPED = "pixels"  # the one field of an image record
+{%- else -%}
+REQUIRED = next((name for name in FEATURES if name not in NULLABLE), None)  # a field that may not be left out
+CAPPED = next((name for name in FEATURES if KIND[name] == "number" and bounds(name)[1] is not None), None)
+{%- endif %}
+CATEGORY = next(iter(CATEGORIES), None)
+
+
 def _bad(known: dict) -> dict[str, tuple[object, str]]:
     record = known["records"][0]
     first = next(iter(record))  # the field the first feature arrives in
-    too_large = to_request({name: 1e9 if name == FEATURES[0] else 0.0 for name in FEATURES})
-    return {
-        "missing-field": ({"records": [{k: v for k, v in record.items() if k != first}]}, first),
+    cases = {
         "wrong-type": ({"records": [{**record, first: "twelve"}]}, first),
-        "out-of-range": ({"records": [too_large]}, first),
         "extra-field": ({"records": [{**record, "patient_name": "x"}]}, "patient_name"),
         "empty-batch": ({"records": []}, "records"),
         "oversized-batch": ({"records": [record] * 1000}, "records"),
         "not-a-list": ({"records": record}, "records"),
     }
+    if REQUIRED:
+        cases["missing-field"] = ({"records": [{k: v for k, v in record.items() if k != REQUIRED}]}, REQUIRED)
+        cases["null-where-required"] = ({"records": [{**record, REQUIRED: None}]}, REQUIRED)
+    if CAPPED:
+        too_large = to_request({name: bounds(name)[1] * 10 + 999 if name == CAPPED else 0.0 for name in FEATURES})
+        cases["out-of-range"] = ({"records": [{**record, CAPPED: too_large[CAPPED]}]}, CAPPED)
+    if CATEGORY:
+        cases["unknown-category"] = ({"records": [{**record, CATEGORY: "not-a-category-of-the-contract"}]}, CATEGORY)
+    return cases
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["missing-field", "wrong-type", "out-of-range", "extra-field", "empty-batch", "oversized-batch", "not-a-list"],
-)
+CASES = ["missing-field", "null-where-required", "wrong-type", "out-of-range", "unknown-category", "extra-field"]
+
+
+@pytest.mark.parametrize("case", [*CASES, "empty-batch", "oversized-batch", "not-a-list"])
 def test_bad_requests_get_a_4xx_naming_the_field_and_the_service_stays_ready(server, case):
-    body, named = _bad(_known())[case]
+    cases = _bad(_known())
+    if case not in cases:
+        pytest.skip(f"the contract has no field for {case}")
+    body, named = cases[case]
     status, text = _call(f"{server}/predict", body)
     assert 400 <= status < 500, (status, text)
     assert named in text
     assert _call(f"{server}/readyz")[0] == 200
+{%- if cookiecutter.task == "tabular-classification" %}
+
+
+def test_a_raw_row_with_missing_values_is_answered(server):
+    """null (or no field) where the contract lets a column be missing: answered, like any other row."""
+    record = _known()["records"][0]
+    blank = {**record, **dict.fromkeys(NULLABLE)}
+    omitted = {name: value for name, value in record.items() if name not in NULLABLE}
+    status, body = _call(f"{server}/predict", {"records": [blank, omitted]})
+    assert status == 200, body
+    first, second = json.loads(body)
+    assert first == second and abs(sum(first.values()) - 1) < 1e-5
+{%- endif %}
 
 
 def _post_raw(url: str, data: bytes, content_type: str) -> int:

@@ -12,16 +12,16 @@ from torch import nn
 
 
 def build(
-    num_features: int,
+    num_inputs: int,
     num_classes: int,
     channels: Sequence[int] = (16, 32),
     hidden_sizes: Sequence[int] = (64,),
     dropout: float = 0.2,
 ) -> nn.Module:
-    """Rows of num_features grey levels -> 1 x side x side images -> conv blocks -> dense head -> class logits."""
-    side = math.isqrt(num_features)
-    if side * side != num_features:
-        raise ValueError(f"{num_features} features do not make a square image")
+    """Rows of num_inputs grey levels -> 1 x side x side images -> conv blocks -> dense head -> class logits."""
+    side = math.isqrt(num_inputs)
+    if side * side != num_inputs:
+        raise ValueError(f"{num_inputs} features do not make a square image")
     layers: list[nn.Module] = [nn.Unflatten(1, (1, side, side))]
     width = 1
     for out in channels:
@@ -40,10 +40,21 @@ def build(
     return nn.Sequential(*layers)
 
 
-def input_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One mean and one spread over every pixel of the training images, the same for each pixel.
+class Inputs(nn.Module):
+    """Grey levels -> standardised grey levels, with one mean and one spread over every pixel of the training images.
 
     Per-pixel statistics would divide by ~0 at the corners, which are blank in nearly every training image.
     """
-    count = features.shape[1]
-    return features.mean().expand(count).clone(), features.std().clamp_min(1e-6).expand(count).clone()
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1))
+        self.register_buffer("scale", torch.ones(1))
+        self.width = num_features
+
+    def fit(self, features: torch.Tensor) -> None:
+        self.mean.copy_(features.mean().reshape(1))
+        self.scale.copy_(features.std().clamp_min(1e-6).reshape(1))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.mean) / self.scale

@@ -1,13 +1,11 @@
 """The data contract: the one definition of columns, dtypes, ranges, nullability and the label.
 
-Training data, the service's request validation and the drift check all take their columns from here.
-To train on your own table, replace the fields below with your columns and keep the label last.
+Training data, the service's request validation and the drift check all take their columns from here (features.py
+says how). For your own table, `make adopt DATA=<file> LABEL=<column>` writes this file from it; review it then.
 """
 
-import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
-from pydantic import BaseModel, ConfigDict, Field, create_model
 
 BUNDLED = "load_breast_cancer"  # the scikit-learn loader `make data` writes data/raw/ from (no download)
 
@@ -54,8 +52,7 @@ class Contract(pa.DataFrameModel):
     worst_concave_points: Series[float] = pa.Field(**RATIO)
     worst_symmetry: Series[float] = pa.Field(**RATIO)
     worst_fractal_dimension: Series[float] = pa.Field(**RATIO)
-    # 0 = malignant, 1 = benign (scikit-learn's coding).
-    target: Series[int] = pa.Field(isin=[0, 1])
+    target: Series[str] = pa.Field(isin=["malignant", "benign"])  # the label, in its own values
 
     class Config:
         strict = True  # an unexpected column is an error, not silently ignored
@@ -68,32 +65,6 @@ class Contract(pa.DataFrameModel):
 
 
 LABEL = "target"
-CLASSES = ["malignant", "benign"]
-POSITIVE = 0  # the class a screening model must not miss: ROC and precision-recall curves are drawn for it
+CLASSES = ["malignant", "benign"]  # the label's values; the model's outputs follow this order
+POSITIVE = "malignant"  # the class a screening model must not miss: ROC and precision-recall curves are drawn for it
 SCHEMA = Contract.to_schema()
-FEATURES = [name for name in SCHEMA.columns if name != LABEL]
-MONITORED = FEATURES  # what a drift check compares: every feature as it is
-
-
-def monitored(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a drift check compares, from rows with the contract's features."""
-    return frame[MONITORED]
-
-
-class Features(BaseModel):
-    """A request record: one field per feature, named and bounded as in the contract."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    def features(self) -> dict[str, float]:
-        return self.model_dump()
-
-
-def request_model(bounds: dict[str, dict]) -> type[Features]:
-    """The service's record type; `bounds` holds each feature's ge/le, read from the contract's checks."""
-    return create_model("Record", __base__=Features, **{name: (float, Field(**bounds[name])) for name in FEATURES})
-
-
-def to_request(row: dict) -> dict:
-    """One row of the contract's features as the service takes it."""
-    return {name: float(row[name]) for name in FEATURES}

@@ -1,0 +1,372 @@
+"""`make adopt DATA=<csv or parquet> LABEL=<column>`: your own table becomes the project's data and contract.
+
+pandera infers each column's type, missing values and range (`pandera.infer_schema`); this module turns that into a
+readable contract (src/<package>/schema.py) for a person to review, leaves out columns that cannot be features
+(identifiers, constants, free text), and resets the settings that only fitted the bundled demo. Every check runs
+before anything is written: bad input changes nothing.
+"""
+
+import keyword
+import math
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+from sklearn.model_selection import train_test_split
+
+from .validate import ContractError, read_table
+
+MAX_CATEGORIES = 50  # a text column with more distinct values is free text, not a category: left out
+MARGIN = 0.1  # a number's range is the observed one widened by this share of its span on each side
+SAMPLE_ROWS = 1000  # rows of the table the project's own tests use (tests/fixtures/sample.csv)
+COMMIT_LIMIT = 50_000_000  # bytes: a smaller adopted file is committed with the project, so CI trains on it
+CHECK_ROWS = 10_000  # rows the written contract is tried on before anything is saved
+PACKAGE = __package__
+README_START, README_END = "<!-- adopt:data -->", "<!-- /adopt:data -->"
+
+
+class AdoptionError(ValueError):
+    """The table cannot be adopted; the message is one line saying why and what to do."""
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str  # number, boolean, category, or "left out"
+    dtype: str = ""  # the contract's Series[...] type
+    nullable: bool = False
+    missing: float = 0.0  # share of rows without a value
+    low: float | None = None
+    high: float | None = None
+    seen: tuple = ()  # observed minimum and maximum
+    values: list = field(default_factory=list)
+    reason: str = ""  # why a column is left out
+
+
+def _identifier(name: str, taken: set[str]) -> str:
+    """A Python attribute name for a column (the contract keeps the column's own name as its alias)."""
+    base = re.sub(r"\W+", "_", name).strip("_").lower() or "column"
+    if base[0].isdigit() or keyword.iskeyword(base):
+        base = f"c_{base}" if base[0].isdigit() else f"{base}_"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}_{number}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _round(value: float, up: bool) -> float | int:
+    """A readable bound: three significant digits, rounded outwards."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    step = 10 ** (math.floor(math.log10(abs(value))) - 2)
+    rounded = (math.ceil if up else math.floor)(value / step) * step
+    return int(rounded) if step >= 1 else float(f"{rounded:.10g}")
+
+
+def _is_boolean(series: pd.Series) -> bool:
+    present = series.dropna()
+    return pd.api.types.is_bool_dtype(series) or (len(present) > 0 and present.map(type).isin([bool]).all())
+
+
+def classify(frame: pd.DataFrame, label: str, inferred: pa.DataFrameSchema) -> list[Column]:
+    """Each column's kind, range or categories, from pandera's inferred schema and the data."""
+    rows = len(frame)
+    columns = []
+    for name in frame.columns:
+        if name == label:
+            continue
+        series = frame[name]
+        present = series.dropna()
+        distinct = present.nunique()
+        missing = 1 - len(present) / rows
+        column = Column(name, "left out", nullable=bool(inferred.columns[name].nullable), missing=missing)
+        if len(present) == 0:
+            column.reason = "no value in any row"
+        elif distinct == 1:
+            column.reason = "one value in every row (a constant)"
+        elif _is_boolean(series):
+            column.kind, column.dtype = "boolean", "pd.BooleanDtype" if column.nullable else "bool"
+        elif pd.api.types.is_numeric_dtype(series):
+            integer = pd.api.types.is_integer_dtype(series)
+            if integer and distinct == rows:
+                column.reason = "unique per row (an identifier)"
+            else:
+                statistics = {check.name: check.statistics for check in inferred.columns[name].checks}
+                low = float(statistics.get("greater_than_or_equal_to", {}).get("min_value", present.min()))
+                high = float(statistics.get("less_than_or_equal_to", {}).get("max_value", present.max()))
+                pad = MARGIN * (high - low)
+                floor = max(low - pad, 0.0) if low >= 0 else low - pad  # no negative bound for a non-negative column
+                column.kind, column.dtype, column.seen = "number", "int" if integer else "float", (low, high)
+                column.low, column.high = _round(floor, up=False), _round(high + pad, up=True)
+                if integer:
+                    column.low, column.high = math.floor(column.low), math.ceil(column.high)
+        elif distinct == rows:
+            column.reason = "unique per row (an identifier)"
+        elif distinct > MAX_CATEGORIES:
+            column.reason = f"{distinct} distinct values: free text, not a category (at most {MAX_CATEGORIES})"
+        else:
+            column.kind, column.dtype = "category", "str"
+            column.values = sorted(present.astype(str).unique())
+        columns.append(column)
+    return columns
+
+
+def _bounds(column: Column) -> str:
+    return f"ge={column.low!r}, le={column.high!r}"
+
+
+def render(columns: list[Column], label: str, label_dtype: str, classes: list, positive, source: str, rows: int) -> str:
+    """The contract as Python a person reads and edits: one field per column, the label's classes, notes."""
+    taken: set[str] = set()
+    kept = [column for column in columns if column.kind != "left out"]
+    left_out = [column for column in columns if column.kind == "left out"]
+    lines = [
+        f'"""The data contract of {source}: the one definition of its columns, types, ranges and label.',
+        "",
+        f"Written by `make adopt` from {rows} rows; review it and edit it as the data's owner. Training, the service's",
+        "request validation and the drift check all follow it. Ranges are the observed ones widened by "
+        f"{MARGIN:.0%} of their span",
+        "(never below 0 for a column with no negative value); categories are the values seen. A category the",
+        "training split never showed is the model's 'unknown'. Add new categories at the end of a list.",
+    ]
+    if left_out:
+        lines += ["", "Left out of the features (and of the copy in data/raw/):"]
+        lines += [f"- {column.name}: {column.reason}" for column in left_out]
+    lines += ['"""', "", "import pandas as pd  # noqa: F401 (pd.BooleanDtype for a boolean column with gaps)"]
+    lines += ["import pandera.pandas as pa", "from pandera.typing import Series", ""]
+    lines += [
+        "BUNDLED = None  # adopted data: `make data` writes nothing (the file is data/raw/, see configs/data.yaml)"
+    ]
+    lines += [
+        "",
+        "",
+        "class Contract(pa.DataFrameModel):",
+        f'    """{source}, one row per example; the label is {label}."""',
+        "",
+    ]
+    for column in kept:
+        arguments = []
+        if column.kind == "number":
+            arguments.append(_bounds(column))
+        if column.kind == "category":
+            arguments.append(f"isin={column.values!r}")
+        if column.nullable:
+            arguments.append("nullable=True")
+        attribute = _identifier(column.name, taken)
+        if attribute != column.name:
+            arguments.append(f"alias={column.name!r}")
+        note = f"seen {column.seen[0]:g} .. {column.seen[1]:g}" if column.kind == "number" else column.kind
+        if column.nullable:
+            note += f"; missing in {column.missing:.1%} of rows"
+        lines.append(f"    # {note}")
+        lines.append(f"    {attribute}: Series[{column.dtype}] = pa.Field({', '.join(arguments)})")
+    attribute = _identifier(label, taken)
+    alias = f", alias={label!r}" if attribute != label else ""
+    lines.append("    # the label")
+    lines.append(f"    {attribute}: Series[{label_dtype}] = pa.Field(isin={classes!r}{alias})")
+    lines += [
+        "",
+        "    class Config:",
+        "        strict = True  # an unexpected column is an error, not silently ignored",
+        "        coerce = True  # CSV integers in a float column are fine; text in a number column is not",
+        "        ordered = False",
+        "",
+        '    @pa.dataframe_check(error="the table has no rows")',
+        "    def has_rows(cls, df):",
+        "        return len(df) > 0",
+        "",
+        "",
+        f"LABEL = {label!r}",
+        f"CLASSES = {classes!r}  # the label's values; the model's outputs follow this order",
+        f"POSITIVE = {positive!r}  # "
+        + ("the class the report's ROC and precision-recall curves are drawn for" if positive is not None else
+           "more than two classes: no single class to draw curves for; the confusion matrix says more"),
+        "SCHEMA = Contract.to_schema()",
+        "",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _read(data: str) -> pd.DataFrame:
+    path = Path(data)
+    if path.is_dir():
+        raise AdoptionError(f"DATA={data} is a folder; give one CSV or Parquet file")
+    if not path.is_file():
+        raise AdoptionError(f"DATA={data}: no such file")
+    if path.suffix.lower() not in {".csv", ".parquet", ".pq", ".txt"}:
+        raise AdoptionError(f"DATA={data}: not a .csv or .parquet file")
+    try:
+        frame = read_table(path)
+    except ContractError as error:
+        raise AdoptionError(str(error).splitlines()[0]) from None
+    if frame.empty:
+        raise AdoptionError(f"DATA={data} has no rows: nothing to learn from")
+    return frame
+
+
+def _label(frame: pd.DataFrame, label: str, data: str) -> tuple[list, str]:
+    if label not in frame.columns:
+        names = ", ".join(map(str, frame.columns[:12])) + (", ..." if frame.shape[1] > 12 else "")
+        raise AdoptionError(f"LABEL={label} is not a column of {data}; its columns: {names}")
+    values = frame[label]
+    if values.isna().any():
+        line = int(values.isna().to_numpy().argmax()) + 2
+        raise AdoptionError(
+            f"LABEL={label} has {int(values.isna().sum())} missing value(s) in {data} (first on line {line}); "
+            "drop or fill those rows first: a row without a label cannot be trained or scored on"
+        )
+    classes = sorted(values.unique().tolist(), key=lambda value: (str(type(value)), value))
+    if len(classes) < 2:
+        raise AdoptionError(f"LABEL={label} has one class in {data} ({classes[0]!r}): a classifier needs two or more")
+    if _is_boolean(values):
+        return classes, "bool"
+    if pd.api.types.is_integer_dtype(values):
+        return [int(value) for value in classes], "int"
+    if pd.api.types.is_numeric_dtype(values):
+        raise AdoptionError(f"LABEL={label} holds fractional numbers: a classifier needs classes (text or integers)")
+    return [str(value) for value in classes], "str"
+
+
+def _replace_line(path: Path, key: str, value: str) -> None:
+    """Set a top-level (or indented) `key: value` line, keeping its comment and every other line as it is."""
+    text = path.read_text()
+    pattern = re.compile(rf"^(\s*{re.escape(key)}:)[^#\n]*?(\s*#.*)?$", re.MULTILINE)
+    if not pattern.search(text):
+        raise AdoptionError(f"{path}: no '{key}:' line to set")
+    path.write_text(pattern.sub(lambda match: f"{match[1]} {value}{match[2] or ''}", text, count=1))
+
+
+def _simulate_shift(path: Path, number: str | None) -> None:
+    """configs/drift.yaml simulate.shift: the demo's shifted traffic multiplies one of this table's number columns."""
+    text = path.read_text()
+    block = re.compile(r"^(  shift:[^\n]*\n)((?:    [^\n]*\n)*)", re.MULTILINE)
+    replacement = f"    {number}: 1.3\n" if number else ""
+    head = "  shift:  # SHIFT=yes multiplies these number columns (kept inside the contract's range)\n"
+    if not number:
+        head = "  shift: {}  # SHIFT=yes multiplies these number columns; this table has none\n"
+    path.write_text(block.sub(lambda match: head + replacement, text, count=1))
+
+
+def _readme(path: Path, text: str) -> None:
+    if not path.is_file():
+        return
+    content = path.read_text()
+    if README_START in content and README_END in content:
+        before, rest = content.split(README_START, 1)
+        after = rest.split(README_END, 1)[1]
+        path.write_text(f"{before}{README_START}\n{text}\n{README_END}{after}")
+
+
+def _gitignore(path: Path, raw: Path, size: int) -> str:
+    """Let git keep the adopted file when it is small, so CI trains on it; else say what to do."""
+    if size > COMMIT_LIMIT or not path.is_file():
+        return f"{raw} is {size / 1e6:.0f} MB: not committed (data/raw/ is ignored); have `make data` fetch it in CI"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("!data/raw/")]
+    lines = ["data/raw/*" if line.strip() == "data/raw/" else line for line in lines]
+    lines.append(f"!{raw.as_posix()}")
+    path.write_text("\n".join(lines) + "\n")
+    return f"{raw} will be committed with the project (.gitignore): CI validates and trains on it"
+
+
+def _sample(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Up to SAMPLE_ROWS rows, the classes in proportion (seeded)."""
+    if len(frame) <= SAMPLE_ROWS:
+        return frame
+    stratify = frame[label] if frame[label].value_counts().min() >= 2 else None
+    return train_test_split(frame, train_size=SAMPLE_ROWS, stratify=stratify, random_state=0)[0]
+
+
+def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
+    """Adopt the table; returns the lines to print. Raises AdoptionError (and writes nothing) on bad input."""
+    frame = _read(data)
+    classes, label_dtype = _label(frame, label, data)
+    columns = classify(frame, label, pa.infer_schema(frame))
+    kept = [column for column in columns if column.kind != "left out"]
+    if not kept:
+        reasons = "; ".join(f"{column.name}: {column.reason}" for column in columns) or "no column besides the label"
+        raise AdoptionError(f"{data} has no usable feature besides LABEL={label} ({reasons})")
+    counts = frame[label].value_counts()
+    positive = None
+    if len(classes) == 2:  # the rarer class, the one a model is usually asked to find
+        positive = min(classes, key=lambda value: (counts[value], -classes.index(value)))
+    source = Path(data).name
+    raw = Path("data/raw") / source
+    code = render(columns, label, label_dtype, classes, positive, str(raw), len(frame))
+    table = frame[[*(column.name for column in kept), label]]
+    namespace: dict = {}
+    exec(compile(code, "schema.py", "exec"), namespace)  # the contract must hold on its own data before it is saved
+    try:
+        namespace["SCHEMA"].validate(table.head(CHECK_ROWS), lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.head(3).to_dict("records")
+        raise AdoptionError(f"the inferred contract rejects the data itself (please report it): {cases}") from None
+
+    # Nothing was written so far; from here on the project changes.
+    (root / "data/raw").mkdir(parents=True, exist_ok=True)
+    target = root / raw
+    if len(kept) == len(columns) and Path(data).resolve() != target.resolve():
+        shutil.copyfile(data, target)
+    elif target.suffix.lower() in {".parquet", ".pq"}:
+        table.to_parquet(target, index=False)
+    else:
+        table.to_csv(target, index=False)
+    schema_path = root / "src" / PACKAGE / "schema.py"
+    schema_path.parent.mkdir(parents=True, exist_ok=True)
+    schema_path.write_text(code)
+    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(schema_path)], check=False,
+                   capture_output=True)  # fmt: skip
+    sample = root / "tests/fixtures/sample.csv"
+    sample.parent.mkdir(parents=True, exist_ok=True)
+    _sample(table, label).to_csv(sample, index=False)
+    configs = root / "configs"
+    _replace_line(configs / "data.yaml", "raw", raw.as_posix())
+    _replace_line(configs / "gate.yaml", "floor", "null")
+    numbers = [column.name for column in kept if column.kind == "number"]
+    _simulate_shift(configs / "drift.yaml", numbers[0] if numbers else None)
+    shutil.rmtree(root / "data/splits", ignore_errors=True)  # the split of the earlier data
+    committed = _gitignore(root / ".gitignore", raw, target.stat().st_size)
+    shares = ", ".join(f"{value} {counts[value]}" for value in classes)
+    summary = [
+        f"`{raw}`: {len(frame)} rows, {len(kept)} features, label `{label}` with {len(classes)} classes ({shares}).",
+        "",
+        "| column | kind | contract |",
+        "|---|---|---|",
+    ]
+    for column in columns:
+        detail = {"number": f"{column.low} .. {column.high}", "category": f"{len(column.values)} values"}
+        note = detail.get(column.kind, column.reason)
+        summary.append(f"| {column.name} | {column.kind} | {note}{'; may be missing' if column.nullable else ''} |")
+    _readme(root / "README.md", "\n".join(summary))
+
+    lines = [f"adopted {data} as {raw}: {len(frame)} rows, label {label!r}: {len(classes)} classes ({shares})"]
+    for column in columns:
+        if column.kind == "left out":
+            lines.append(f"  {column.name:<24} left out: {column.reason}")
+            continue
+        if column.kind == "number":
+            what = f"{column.dtype} {column.low} .. {column.high} (seen {column.seen[0]:g} .. {column.seen[1]:g})"
+        elif column.kind == "category":
+            shown = ", ".join(column.values[:6]) + (", ..." if len(column.values) > 6 else "")
+            what = f"{len(column.values)} values: {shown}"
+        else:
+            what = "true/false"
+        missing = f"; missing in {column.missing:.1%} of rows" if column.nullable else ""
+        lines.append(f"  {column.name:<24} {column.kind:<9} {what}{missing}")
+    lines += [
+        f"wrote {schema_path.relative_to(root)} (the contract), configs/data.yaml (raw), tests/fixtures/sample.csv "
+        f"({min(len(frame), SAMPLE_ROWS)} rows for the project's own tests), README.md (the data section)",
+        "gate: no absolute floor (configs/gate.yaml floor: null): a model must beat the majority-class baseline "
+        "and the champion; set a floor once you know what is good enough",
+        f"drift: {len(kept)} features monitored, each tested at alpha / the number of columns (configs/drift.yaml)",
+        committed,
+        f"positive class: {positive!r}" if positive is not None else "more than two classes: no positive class",
+        "review: the ranges, the category lists, the left-out columns and the positive class in the contract; "
+        "then `make pipeline`",
+    ]
+    return lines

@@ -1,0 +1,167 @@
+"""What training, the service and the drift check make of the contract's columns (schema.py).
+
+Nothing here is written by hand per data set: each column's kind, categories, range and nullability are read from
+the contract, so a new contract (`make adopt`) needs no change here. Rows are encoded into one float matrix the
+model takes (`encode`); what is fitted on the training split (imputation, scaling, which categories were seen) lives
+in the model itself (network.Inputs) and travels with it.
+"""
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from .schema import CLASSES, LABEL, SCHEMA
+
+FEATURES = [name for name in SCHEMA.columns if name != LABEL]
+CLASS_NAMES = [str(value) for value in CLASSES]  # how answers, reports and drift name the classes
+NUMBER, BOOLEAN, CATEGORY = "number", "boolean", "category"
+
+
+def _kind(name: str) -> str:
+    dtype = str(SCHEMA.columns[name].dtype)
+    if dtype in {"bool", "boolean"}:
+        return BOOLEAN
+    if dtype in {"str", "string", "object"}:
+        return CATEGORY
+    return NUMBER
+
+
+def _allowed(name: str) -> list | None:
+    for check in SCHEMA.columns[name].checks:
+        if check.name == "isin":
+            return list(check.statistics["allowed_values"])
+    return None
+
+
+KIND = {name: _kind(name) for name in FEATURES}
+CATEGORIES = {name: _allowed(name) for name in FEATURES if KIND[name] == CATEGORY}
+for _name, _values in CATEGORIES.items():
+    if not _values:
+        raise ValueError(
+            f"schema.py: text column {_name!r} has no isin=[...] list of its categories; add one (free text is not a "
+            "feature), or remove the column from the contract"
+        )
+NULLABLE = [name for name in FEATURES if SCHEMA.columns[name].nullable]
+MISSING = "__missing"  # suffix of the drift check's missing-value indicator of each nullable column
+# What a drift check compares, and how: numbers with a numerical test, the rest (and each nullable column's
+# missing-value indicator, whose test is one of the share of missing values) with a test made for categories.
+MONITORED = {name: "numerical" if KIND[name] == NUMBER else "categorical" for name in FEATURES}
+MONITORED |= {name + MISSING: "categorical" for name in NULLABLE}
+
+
+def encode(frame: pd.DataFrame) -> np.ndarray:
+    """The contract's rows as the model takes them: one float32 column per feature, in FEATURES order.
+
+    Numbers as they are and booleans as 0/1 (NaN where missing); a category as 1 + its position in the contract's
+    list, 0 where missing or not in the list. Vectorised: no loop over rows.
+    """
+    encoded = np.empty((len(frame), len(FEATURES)), dtype=np.float32)
+    for index, name in enumerate(FEATURES):
+        column = frame[name]
+        if KIND[name] == CATEGORY:
+            encoded[:, index] = pd.Categorical(column, categories=CATEGORIES[name]).codes + 1
+        elif KIND[name] == BOOLEAN:
+            encoded[:, index] = column.astype("boolean").astype("Float32").to_numpy(np.float32, na_value=np.nan)
+        else:
+            encoded[:, index] = pd.to_numeric(column).to_numpy(np.float32, na_value=np.nan)
+    return encoded
+
+
+def monitored(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a drift check compares: every feature, plus whether each nullable one is missing."""
+    columns = {name: frame[name] for name in FEATURES}
+    columns |= {name + MISSING: frame[name].isna().map({True: "missing", False: "present"}) for name in NULLABLE}
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _field(name: str) -> tuple[Any, Any]:
+    """A pydantic field that refuses what the contract's column refuses: type, range, categories, missing values."""
+    column = SCHEMA.columns[name]
+    constraints: dict[str, Any] = {}
+    pending = []  # checks with no pydantic equivalent: run the contract's own check on the one value
+    for check in column.checks:
+        statistics = check.statistics or {}
+        if check.name == "greater_than_or_equal_to":
+            constraints["ge"] = statistics["min_value"]
+        elif check.name == "less_than_or_equal_to":
+            constraints["le"] = statistics["max_value"]
+        elif check.name == "greater_than":
+            constraints["gt"] = statistics["min_value"]
+        elif check.name == "less_than":
+            constraints["lt"] = statistics["max_value"]
+        elif check.name == "in_range":
+            constraints["ge" if statistics.get("include_min", True) else "gt"] = statistics["min_value"]
+            constraints["le" if statistics.get("include_max", True) else "lt"] = statistics["max_value"]
+        elif check.name != "isin":  # isin becomes the Literal type below
+            pending.append(check)
+    kind = KIND[name]
+    if kind == CATEGORY:
+        kind_type: Any = Literal[tuple(CATEGORIES[name])]
+    elif kind == BOOLEAN:
+        kind_type = bool
+    else:
+        kind_type = int if str(column.dtype).startswith("int") else float
+    annotated: Any = Annotated[kind_type, Field(**constraints), *[AfterValidator(_contract_check(c)) for c in pending]]
+    if column.nullable:
+        return annotated | None, Field(default=None, description=f"{kind}; null or left out when missing")
+    return annotated, Field(description=kind)
+
+
+def _contract_check(check):
+    def validate(value):
+        passed = check(pd.Series([value])).check_passed
+        if not bool(passed):
+            raise ValueError(f"breaks the contract's check {check.name} ({check.statistics or ''})")
+        return value
+
+    return validate
+
+
+class Features(BaseModel):
+    """A request record: one field per feature, as the contract names, types and bounds it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    def features(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def request_model(example: dict | None = None) -> type[Features]:
+    """The service's record type; `example` (a row of the data) is shown in the OpenAPI schema."""
+
+    class Record(Features):
+        model_config = ConfigDict(json_schema_extra={"example": example} if example else None)
+
+    return create_model("Record", __base__=Record, **{name: _field(name) for name in FEATURES})
+
+
+def to_request(row: dict) -> dict:
+    """One row of the contract's features as a client sends it: raw values, null where missing."""
+    record = {}
+    for name in FEATURES:
+        value = row[name]
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            record[name] = None
+        elif KIND[name] == CATEGORY:
+            record[name] = str(value)
+        elif KIND[name] == BOOLEAN:
+            record[name] = bool(value)
+        elif str(SCHEMA.columns[name].dtype).startswith("int"):
+            record[name] = int(value)
+        else:
+            record[name] = float(value)
+    return record
+
+
+def bounds(name: str) -> tuple[float | None, float | None]:
+    """The contract's lowest and highest allowed value of a number column (None where it sets none)."""
+    low = high = None
+    for check in SCHEMA.columns[name].checks:
+        statistics = check.statistics or {}
+        if check.name in {"greater_than_or_equal_to", "greater_than", "in_range"}:
+            low = statistics["min_value"]
+        if check.name in {"less_than_or_equal_to", "less_than", "in_range"}:
+            high = statistics["max_value"]
+    return low, high
