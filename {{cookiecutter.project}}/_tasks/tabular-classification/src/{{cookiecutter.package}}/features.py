@@ -20,12 +20,10 @@ NUMBER, BOOLEAN, CATEGORY = "number", "boolean", "category"
 
 
 def _kind(name: str) -> str:
-    dtype = str(SCHEMA.columns[name].dtype)
-    if dtype in {"bool", "boolean"}:
+    dtype = SCHEMA.columns[name].dtype.type  # the pandas or numpy dtype the contract coerces to
+    if pd.api.types.is_bool_dtype(dtype):
         return BOOLEAN
-    if dtype in {"str", "string", "object"}:
-        return CATEGORY
-    return NUMBER
+    return NUMBER if pd.api.types.is_numeric_dtype(dtype) else CATEGORY
 
 
 def _allowed(name: str) -> list | None:
@@ -102,7 +100,7 @@ def _field(name: str) -> tuple[Any, Any]:
     elif kind == BOOLEAN:
         kind_type = bool
     else:
-        kind_type = int if str(column.dtype).startswith("int") else float
+        kind_type = int if pd.api.types.is_integer_dtype(column.dtype.type) else float
     annotated: Any = Annotated[kind_type, Field(**constraints), *[AfterValidator(_contract_check(c)) for c in pending]]
     if column.nullable:
         return annotated | None, Field(default=None, description=f"{kind}; null or left out when missing")
@@ -148,7 +146,7 @@ def to_request(row: dict) -> dict:
             record[name] = str(value)
         elif KIND[name] == BOOLEAN:
             record[name] = bool(value)
-        elif str(SCHEMA.columns[name].dtype).startswith("int"):
+        elif pd.api.types.is_integer_dtype(SCHEMA.columns[name].dtype.type):
             record[name] = int(value)
         else:
             record[name] = float(value)

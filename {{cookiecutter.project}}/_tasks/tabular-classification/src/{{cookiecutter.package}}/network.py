@@ -55,7 +55,8 @@ class Inputs(nn.Module):
             parts.append(missing[:, self.flags].to(features.dtype))
         offset = 0
         for index, size in self.categories:
-            codes = features[:, index].nan_to_num(0.0).long().clamp(0, size - 1)  # beyond the list: unknown
+            codes = features[:, index].nan_to_num(0.0).long()
+            codes = torch.where((codes > 0) & (codes < size), codes, 0)  # missing or beyond the list: unknown
             slots = self.slot[offset + codes]
             parts.append((slots.unsqueeze(1) == torch.arange(size, device=features.device)).to(features.dtype))
             offset += size
