@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from .features import FEATURES, encode
 from .metrics import label_codes
 from .schema import BUNDLED, LABEL
-from .validate import ContractError, read_table, validate_frame
+from .validate import ContractError, read_table, validate_frame, write_table
 
 SPLITS = ("train", "val", "test")
 
@@ -64,7 +64,7 @@ def save_splits(parts: dict[str, pd.DataFrame], directory: str | Path, source: s
     manifest = {"source": str(source), "source_sha256": file_sha256(source), "parts": {}}
     for name, part in parts.items():
         path = directory / f"{name}.csv"
-        part.to_csv(path, index_label="source_row")
+        write_table(part.rename_axis("source_row").reset_index(), path)
         manifest["parts"][name] = {"rows": len(part), "sha256": file_sha256(path)}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

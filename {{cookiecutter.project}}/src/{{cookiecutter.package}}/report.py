@@ -44,9 +44,9 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
         axes = figure.subplots()
         for role in roles:
             display.from_predictions(
-                labels,
+                predictions[LABEL],  # class names: the axes name the positive class as the data does
                 predictions[f"{role}_{positive}"],
-                pos_label=CLASSES.index(POSITIVE),
+                pos_label=positive,
                 name=role,
                 ax=axes,
                 curve_kwargs={"linestyle": STYLE[role]},

@@ -26,8 +26,20 @@ class ContractError(ValueError):
     """The data broke the contract; the message is a table of every failure and what to do about it."""
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV file (or a Parquet file, by its suffix) as a frame; a clear error for a missing or unreadable one."""
+def _is_text(column) -> bool:
+    dtype = column.dtype.type
+    return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+# Columns the contract holds as text: read as text whatever they look like (a category "2020-01-01" is no date).
+TEXT = [name for name, column in SCHEMA.columns.items() if _is_text(column)]
+
+
+def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
+    """A CSV file (or a Parquet file, by its suffix) as a frame; a clear error for a missing or unreadable one.
+
+    CSV files are parsed by pyarrow (multi-threaded: a million rows in seconds), the `text` columns as text.
+    """
     path = Path(path)
     if not path.is_file():
         raise ContractError(
@@ -39,11 +51,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
         except Exception as error:  # pyarrow raises many kinds for a file that is not Parquet
             raise ContractError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error}).") from None
     try:
-        return pd.read_csv(path, low_memory=False)
+        header = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, engine="pyarrow", dtype={name: "str" for name in text if name in header})
     except pd.errors.EmptyDataError:
         raise ContractError(f"{path}: the file is empty (no header, no rows).") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ContractError(f"{path}: not a readable CSV file ({error}).") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:  # pyarrow's ArrowInvalid: a ValueError
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ContractError(f"{path}: not a readable CSV file ({reason}).") from None
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a frame as CSV (by pyarrow: ~7x faster than pandas) or, by its suffix, as Parquet."""
+    import pyarrow
+    import pyarrow.csv
+
+    path = Path(path)
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        frame.to_parquet(path, index=False)
+        return
+    pyarrow.csv.write_csv(pyarrow.Table.from_pandas(frame, preserve_index=False), str(path))
 
 
 def _summarise(failures: pd.DataFrame, line_offset: int) -> pd.DataFrame:

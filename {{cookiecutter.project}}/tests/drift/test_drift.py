@@ -129,7 +129,7 @@ def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
 
 def test_a_changed_class_balance_is_drift_in_label_and_prediction(held_out):
     first = held_out[held_out[LABEL] == CLASSES[0]]
-    skewed = pd.concat([first, held_out[held_out[LABEL] == CLASSES[1]].head(len(first) // 4)])
+    skewed = pd.concat([first, held_out[held_out[LABEL] == CLASSES[1]].head(len(first) // 10)])
     result = drift(_write(skewed, "skewed"), alias="staging")
     assert result["drift"] and result["current"]["labelled"]
     assert {LABEL, PREDICTION} <= set(drifted_names(result))

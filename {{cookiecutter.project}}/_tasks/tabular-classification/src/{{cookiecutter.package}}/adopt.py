@@ -6,6 +6,7 @@ readable contract (src/<package>/schema.py) for a person to review, leaves out c
 before anything is written: bad input changes nothing.
 """
 
+import datetime
 import keyword
 import math
 import re
@@ -19,7 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 from sklearn.model_selection import train_test_split
 
-from .validate import ContractError, read_table
+from .validate import ContractError, read_table, write_table
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text, not a category: left out
 MARGIN = 0.1  # a number's range is the observed one widened by this share of its span on each side
@@ -90,8 +91,12 @@ def classify(frame: pd.DataFrame, label: str, inferred: pa.DataFrameSchema) -> l
             column.reason = "no value in any row"
         elif distinct == 1:
             column.reason = "one value in every row (a constant)"
+        elif pd.api.types.is_datetime64_any_dtype(series) or isinstance(present.iloc[0], datetime.date | datetime.time):
+            column.reason = "a date or time: derive numbers from it (day of week, age) to use it"
         elif _is_boolean(series):
-            column.kind, column.dtype = "boolean", "pd.BooleanDtype" if column.nullable else "bool"
+            # pandas' nullable boolean even where no value is missing: coercing NaN to numpy's bool gives True,
+            # so a missing value would pass unseen
+            column.kind, column.dtype = "boolean", "pd.BooleanDtype"
         elif pd.api.types.is_numeric_dtype(series):
             integer = pd.api.types.is_integer_dtype(series)
             if integer and distinct == rows:
@@ -138,7 +143,7 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
     if left_out:
         lines += ["", "Left out of the features (and of the copy in data/raw/):"]
         lines += [f"- {column.name}: {column.reason}" for column in left_out]
-    lines += ['"""', "", "import pandas as pd  # noqa: F401 (pd.BooleanDtype for a boolean column with gaps)"]
+    lines += ['"""', "", "import pandas as pd  # noqa: F401 (pd.BooleanDtype: the type of a true/false column)"]
     lines += ["import pandera.pandas as pa", "from pandera.typing import Series", ""]
     lines += [
         "BUNDLED = None  # adopted data: `make data` writes nothing (the file is data/raw/, see configs/data.yaml)"
@@ -202,7 +207,7 @@ def _read(data: str) -> pd.DataFrame:
     if path.suffix.lower() not in {".csv", ".parquet", ".pq", ".txt"}:
         raise AdoptionError(f"DATA={data}: not a .csv or .parquet file")
     try:
-        frame = read_table(path)
+        frame = read_table(path, text=[])  # no contract yet: pyarrow infers each column's type
     except ContractError as error:
         raise AdoptionError(str(error).splitlines()[0]) from None
     if frame.empty:
@@ -312,10 +317,8 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
     target = root / raw
     if len(kept) == len(columns) and Path(data).resolve() != target.resolve():
         shutil.copyfile(data, target)
-    elif target.suffix.lower() in {".parquet", ".pq"}:
-        table.to_parquet(target, index=False)
-    else:
-        table.to_csv(target, index=False)
+    elif len(kept) < len(columns):
+        write_table(table, target)
     schema_path = root / "src" / PACKAGE / "schema.py"
     schema_path.parent.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(code)
