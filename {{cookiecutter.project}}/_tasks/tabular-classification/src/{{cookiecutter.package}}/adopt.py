@@ -62,7 +62,7 @@ def _identifier(name: str, taken: set[str]) -> str:
 
 
 def _round(value: float, up: bool) -> float | int:
-    """A readable bound: three significant digits, rounded outwards."""
+    """A readable bound: three significant figures, rounded outwards."""
     if value == 0 or not math.isfinite(value):
         return 0
     step = 10 ** (math.floor(math.log10(abs(value))) - 2)
@@ -136,7 +136,7 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
         "",
         f"Written by `make adopt` from {rows} rows; review it and edit it as the data's owner. Training, the service's",
         "request validation and the drift check all follow it. Ranges are the observed ones widened by "
-        f"{MARGIN:.0%} of their span",
+        f"{100 * MARGIN:.0f}% of their span",
         "(never below 0 for a column with no negative value); categories are the values seen. A category the",
         "training split never showed is the model's 'unknown'. Add new categories at the end of a list.",
     ]
@@ -168,7 +168,7 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
             arguments.append(f"alias={column.name!r}")
         note = f"seen {column.seen[0]:g} .. {column.seen[1]:g}" if column.kind == "number" else column.kind
         if column.nullable:
-            note += f"; missing in {column.missing:.1%} of rows"
+            note += f"; missing in {100 * column.missing:.1f}% of rows"
         lines.append(f"    # {note}")
         lines.append(f"    {attribute}: Series[{column.dtype}] = pa.Field({', '.join(arguments)})")
     attribute = _identifier(label, taken)
@@ -359,7 +359,7 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
             what = f"{len(column.values)} values: {shown}"
         else:
             what = "true/false"
-        missing = f"; missing in {column.missing:.1%} of rows" if column.nullable else ""
+        missing = f"; missing in {100 * column.missing:.1f}% of rows" if column.nullable else ""
         lines.append(f"  {column.name:<24} {column.kind:<9} {what}{missing}")
     lines += [
         f"wrote {schema_path.relative_to(root)} (the contract), configs/data.yaml (raw), tests/fixtures/sample.csv "
