@@ -11,7 +11,7 @@ TASK ?= tabular-classification
 DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-drift bench-serve clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-drift bench-serve clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,12 @@ test-fast: venv tools ## the fast tier only (structure, rendering, hooks): under
 
 docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
 	$(VENV)/bin/mkdocs serve
+
+bench-adopt: venv ## a user's table at scale: make adopt + make validate + one epoch on 1M rows x 40 mixed columns
+	rm -rf build/bench-adopt
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-adopt . project_name="Large Table"
+	$(MAKE) -C build/bench-adopt/large-table setup VENV=$(VENV)
+	$(PYTHON) bench/adopt_scale.py --project build/bench-adopt/large-table
 
 bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs per-column scipy KS
 	rm -rf build/bench-drift
