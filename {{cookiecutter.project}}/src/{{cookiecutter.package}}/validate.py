@@ -50,12 +50,17 @@ def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
             return pd.read_parquet(path)
         except Exception as error:  # pyarrow raises many kinds for a file that is not Parquet
             raise ContractError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error}).") from None
+    if path.stat().st_size == 0:
+        raise ContractError(f"{path}: the file is empty (no header, no rows).")
+    import pyarrow
+    import pyarrow.csv
+
+    text_types = dict.fromkeys(text, pyarrow.string())
     try:
-        header = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, engine="pyarrow", dtype={name: "str" for name in text if name in header})
-    except pd.errors.EmptyDataError:
-        raise ContractError(f"{path}: the file is empty (no header, no rows).") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:  # pyarrow's ArrowInvalid: a ValueError
+        options = pyarrow.csv.ConvertOptions(column_types=text_types, strings_can_be_null=True)
+        # pyarrow's own conversion: an integer column with gaps becomes float64 (pandas' pyarrow engine refuses it)
+        return pyarrow.csv.read_csv(path, convert_options=options).to_pandas()
+    except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ContractError(f"{path}: not a readable CSV file ({reason}).") from None
 
