@@ -47,8 +47,10 @@ demo: venv ## bake a project with the defaults (TASK=image-classification: the d
 	@echo "MLflow store:        $(DEMO)/mlflow.db, artifacts in $(DEMO)/mlartifacts/"
 	@echo "                     browse: cd $(DEMO) && .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
+TEST_WORKERS ?= 2
 test: venv tools ## the template's tests: fast tier, slow tier (bake, install, run), and the docs site
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	@# Two workers: each baked project's tests stay in one (tests/conftest.py), the projects run side by side.
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory docs
 
 docs: venv ## build the docs site (strict: a broken link fails)

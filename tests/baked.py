@@ -1,5 +1,6 @@
 """A baked project under test, and the named option combinations every tier uses."""
 
+import fcntl
 import json
 import os
 import socket
@@ -104,7 +105,10 @@ class BakedProject:
         return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
 
     def install(self) -> None:
-        self.make("setup")
+        # One `make setup` at a time: test workers share the one environment, and two pip runs into it race.
+        with (VENV / ".setup.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.make("setup")
 
     def run_tests(self, *pytest_args: str) -> subprocess.CompletedProcess:
         return self.run(str(VENV / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args)

@@ -2,6 +2,21 @@ import pytest
 
 from tests.baked import bake
 
+# Slow tests share a baked, installed project per combination (session fixtures are per test worker): each project's
+# tests run in one worker (`pytest -n 2 --dist loadgroup`, as `make test` runs them), the projects side by side.
+MODULE_GROUPS = {"test_adopt": "adopt"}  # modules with a project of their own; the other slow ones use `defaults`
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "slow" not in item.keywords:
+            continue
+        params = getattr(item, "callspec", None)
+        name = params.params.get("name") if params else None
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = name if isinstance(name, str) else MODULE_GROUPS.get(module, "defaults")
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def baked(tmp_path_factory):
