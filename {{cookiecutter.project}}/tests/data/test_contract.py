@@ -173,7 +173,8 @@ def test_validated_frame_has_contract_dtypes(bundled):
 
 def test_monitored_statistics_follow_the_ink(bundled):
     """What the drift check compares: a fainter pen, a moved digit and a blank image change what they should."""
-    from {{ cookiecutter.package }}.schema import SIDE, monitored
+    from {{ cookiecutter.package }}.features import monitored
+    from {{ cookiecutter.package }}.schema import SIDE
 
     images = bundled[FEATURES].head(50)
     base = monitored(images)

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 {%- if cookiecutter.task == "image-classification" %}
 
 EMPTIED, OVERRANGE = "pixel_3_4", "pixel_4_4"  # central pixels: inked in most images
-SHIFTED = ["centre_column", "prediction"]  # the model was trained on centred digits: its answers move too
+SHIFTED = ["centre_column"]  # where the ink is: the one statistic a one-pixel move changes
 
 
 def _shift(frame: pd.DataFrame) -> pd.DataFrame:
@@ -122,8 +122,7 @@ def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
     assert main(["drift", _write(_shift(held_out[FEATURES].copy()), "shifted"), "--alias", "staging"]) == DRIFT
     result = drift("data/shifted.csv", alias="staging")
     drifted = drifted_names(result)
-    assert [name for name in drifted if name != PREDICTION] == [name for name in SHIFTED if name != PREDICTION]
-    assert PREDICTION not in SHIFTED or PREDICTION in drifted  # where the model's answers must move too
+    assert [name for name in drifted if name != PREDICTION] == SHIFTED  # the model's answers may move too
     assert SHIFTED[0] in _reports()[2].read_text()
 
 
