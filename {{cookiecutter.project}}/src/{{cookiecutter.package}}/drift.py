@@ -335,7 +335,7 @@ def markdown(result: dict, html_name: str) -> str:
     verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result["drift"] else "✅ no drift"
     ranked = [*result["columns"], result["prediction"]]
     scored = [column for column in ranked if column["score"] is not None]
-    if all(column["method"] in {"ks", "chisquare", "default"} for column in scored):
+    if all(column["method"] in {"ks", "chisquare", HOMOGENEITY, "default"} for column in scored):
         ranked.sort(key=lambda column: (column["score"] is None, column["score"] or 0.0))  # p-values: smallest first
     lines = [
         f"## Drift check: {verdict}",
