@@ -118,7 +118,7 @@ def _bad(known: dict) -> dict[str, tuple[object, str]]:
         cases["missing-field"] = ({"records": [{k: v for k, v in record.items() if k != REQUIRED}]}, REQUIRED)
         cases["null-where-required"] = ({"records": [{**record, REQUIRED: None}]}, REQUIRED)
     if CAPPED:
-        capped = CAPPED if CAPPED in FEATURES else FEATURES[0]  # an image's field holds every pixel
+        capped = CAPPED if CAPPED in FEATURES else FEATURES[0]  # one field may carry many columns (an image)
         too_large = to_request({name: bounds(name)[1] * 10 + 999 if name == capped else 0.0 for name in FEATURES})
         cases["out-of-range"] = ({"records": [{**record, CAPPED: too_large[CAPPED]}]}, CAPPED)
     if CATEGORY:
