@@ -7,6 +7,7 @@ from tests.baked import bake
 MODULE_GROUPS = {"test_adopt": "adopt"}  # modules with a project of their own; the other slow ones use `defaults`
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if "slow" not in item.keywords:
