@@ -33,13 +33,15 @@ def baked(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def installed(baked):
+def installed(tmp_path_factory):
     """Bake and `make setup` each slow combination once per session (into the one shared environment)."""
     done = {}
 
     def get(name: str):
         if name not in done:
-            project = baked(name)
+            # A bake of its own: the slow tests run the pipeline in it, while the fast tier (maybe later, in the same
+            # worker) checks the `baked` copy exactly as cookiecutter left it.
+            project = bake(tmp_path_factory.mktemp(f"{name}-installed"), name)
             project.install()
             done[name] = project
         return done[name]
