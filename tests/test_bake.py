@@ -63,7 +63,7 @@ MODULES = ["__init__", "__main__", "cli", "config", "data", "drift", "evaluate",
 MODULES += ["loadtest"]
 MODULES += ["locustfile"]
 MODULES += ["metrics", "model", "network", "package", "registry", "report", "retrain", "schema", "service", "smoke"]
-MODULES += ["tracking", "traffic", "train", "validate"]
+MODULES += ["splits", "tracking", "traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:

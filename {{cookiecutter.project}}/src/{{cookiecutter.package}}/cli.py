@@ -40,7 +40,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .data import save_splits, split
+    from .splits import save_splits, split
     from .validate import load_valid
 
     data_cfg = config.load("data")

@@ -71,8 +71,13 @@ def _round(value: float, up: bool) -> float | int:
 
 
 def _is_boolean(series: pd.Series) -> bool:
-    present = series.dropna()
-    return pd.api.types.is_bool_dtype(series) or (len(present) > 0 and present.map(type).isin([bool]).all())
+    """True/False values, also with gaps (then pandas holds them as objects)."""
+    if pd.api.types.is_bool_dtype(series):
+        return True
+    if series.dtype != object:
+        return False
+    values = series.dropna().unique()  # a few distinct values: checking their types is cheap
+    return 0 < len(values) <= 2 and all(isinstance(value, bool) for value in values)
 
 
 def classify(frame: pd.DataFrame, label: str, inferred: pa.DataFrameSchema) -> list[Column]:

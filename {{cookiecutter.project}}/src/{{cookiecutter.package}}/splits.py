@@ -1,0 +1,71 @@
+"""The saved split: seeded, stratified, written once by `make validate` with a manifest of hashes.
+
+Kept apart from data.py (the DataModule) so `make validate` does not import Lightning.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .schema import LABEL
+from .validate import ContractError, read_table, validate_frame, write_table
+
+SPLITS = ("train", "val", "test")
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
+    """Stratified, seeded split: the same data and seed give the same rows in each part."""
+    if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"val_fraction={val_fraction} and test_fraction={test_fraction} must be in (0, 1) and sum below 1"
+        )
+    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed, stratify=frame[LABEL])
+    train, val = train_test_split(
+        rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=rest[LABEL]
+    )
+    return {"train": train, "val": val, "test": test}
+
+
+def save_splits(parts: dict[str, pd.DataFrame], directory: str | Path, source: str | Path) -> dict:
+    """Write each part as CSV (keeping the source row number) and a manifest with their hashes."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = {"source": str(source), "source_sha256": file_sha256(source), "parts": {}}
+    for name, part in parts.items():
+        path = directory / f"{name}.csv"
+        write_table(part.rename_axis("source_row").reset_index(), path)
+        manifest["parts"][name] = {"rows": len(part), "sha256": file_sha256(path)}
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def check_split_current(directory: str | Path, source: str | Path) -> None:
+    """Refuse to go on when the source data changed after the split was saved (it was not re-validated)."""
+    manifest_path = Path(directory) / "manifest.json"
+    if not manifest_path.is_file():
+        raise ContractError(f"{manifest_path}: no saved split. Run `make validate` first.")
+    manifest = json.loads(manifest_path.read_text())
+    if Path(source).is_file() and manifest["source_sha256"] != file_sha256(source):
+        raise ContractError(
+            f"{source} changed after the split in {directory}/ was saved. Run `make validate` to check and re-split it."
+        )
+
+
+def load_split(directory: str | Path, name: str) -> pd.DataFrame:
+    """Read one saved part, validated against the contract again (a hand-edited split is caught too)."""
+    path = Path(directory) / f"{name}.csv"
+    if not path.is_file():
+        raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
+    frame = read_table(path).set_index("source_row")
+    return validate_frame(frame, path)
