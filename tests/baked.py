@@ -1,11 +1,18 @@
 """A baked project under test, and the named option combinations every tier uses."""
 
+import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +126,60 @@ def bake(output_dir: Path, name: str) -> BakedProject:
     path = Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(output_dir)))
     context = json.loads((path / ".cookiecutter.json").read_text())["cookiecutter"]
     return BakedProject(path=path, context=context)
+
+
+# Written by an adoption (or by bentoml, MLflow, pytest, Python): left out of "no file of the project changed".
+STORES_AND_CACHES = {".git", ".bentoml-home", "__pycache__", ".pytest_cache", ".ruff_cache", "mlartifacts", "logs"}
+
+
+def project_files(project: BakedProject) -> dict[str, str]:
+    """Every file of the project (not stores, caches or logs) and its SHA-256."""
+    return {
+        str(path.relative_to(project.path)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in project.path.rglob("*")
+        if path.is_file() and not STORES_AND_CACHES & set(path.relative_to(project.path).parts)
+    }
+
+
+def call(url: str, body: object = None, timeout: float = 30) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error)
+
+
+@contextlib.contextmanager
+def serving(project: BakedProject, output: Path, ready_within_s: float = 180) -> Iterator[str]:
+    """`make serve` on a free port until the block ends (its whole process group is stopped); yields its URL."""
+    port = free_port()
+    with output.open("w") as log:
+        server = subprocess.Popen(
+            ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
+            cwd=project.path,
+            env={"BENTOML_HOME": str(project.path / ".bentoml-home"), **os.environ},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + ready_within_s
+        while call(f"{url}/readyz", timeout=2)[0] != 200:
+            assert server.poll() is None, f"make serve exited {server.returncode}:\n{output.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"not ready in {ready_within_s:.0f} s:\n{output.read_text()[-3000:]}"
+            time.sleep(0.5)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)

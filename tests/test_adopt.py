@@ -7,25 +7,17 @@ adopts the first, runs the pipeline, serves raw rows, checks drift and its own t
 must replace the first cleanly. Bad input is refused in one line and changes nothing.
 """
 
-import contextlib
 import csv
-import hashlib
 import json
-import os
 import random
-import signal
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.baked import COMBINATIONS, VENV, BakedProject, bake, free_port
+from tests.baked import COMBINATIONS, VENV, BakedProject, bake, call, project_files, serving
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +26,6 @@ ROWS = 600
 SERVED_ROWS = 48  # one request: under serve.yaml's max_records_per_request (64)
 REQUEST_LOG = "logs/requests.jsonl"  # where `make serve` logs served records by default (configs/serve.yaml)
 TOLERANCE = 1e-5
-# Written by an adoption (or by bentoml, MLflow, pytest, Python): left out of "no file of the project changed".
-STORES_AND_CACHES = {".git", ".bentoml-home", "__pycache__", ".pytest_cache", ".ruff_cache", "mlartifacts", "logs"}
 
 
 # --- the tables: rows as Python values (None: missing), written to CSV as is (None: empty, bools: True/False) ---
@@ -221,50 +211,6 @@ def check_adopted(project: BakedProject, table: Table, rows: list[dict], printed
 # --- serving raw rows ---
 
 
-def call(url: str, body: object = None, timeout: float = 30) -> tuple[int, str]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except (urllib.error.URLError, OSError) as error:
-        return 0, str(error)
-
-
-@contextlib.contextmanager
-def serving(project: BakedProject, output: Path, ready_within_s: float = 180) -> Iterator[str]:
-    """`make serve` on a free port until the block ends (its whole process group is stopped); yields its URL."""
-    port = free_port()
-    with output.open("w") as log:
-        server = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
-            cwd=project.path,
-            env={"BENTOML_HOME": str(project.path / ".bentoml-home"), **os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + ready_within_s
-        while call(f"{url}/readyz", timeout=2)[0] != 200:
-            assert server.poll() is None, f"make serve exited {server.returncode}:\n{output.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not ready in {ready_within_s:.0f} s:\n{output.read_text()[-3000:]}"
-            time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-
-
 def predict(url: str, records: list[dict], classes: list[str]) -> list[dict]:
     status, body = call(f"{url}/predict", {"records": records})
     assert status == 200, f"POST /predict -> {status} {body[:500]}"
@@ -402,15 +348,6 @@ BAD_INPUT = {
     "missing-label-value": (_table("gap.csv", _LABEL_GAP), "approved", "approved"),
     "no-usable-feature": (_table("ids.csv", _IDS_ONLY), "approved", "ids.csv"),  # an identifier, a constant
 }
-
-
-def project_files(project: BakedProject) -> dict[str, str]:
-    """Every file of the project (not stores, caches or logs) and its SHA-256."""
-    return {
-        str(path.relative_to(project.path)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in project.path.rglob("*")
-        if path.is_file() and not STORES_AND_CACHES & set(path.relative_to(project.path).parts)
-    }
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case) for case in BAD_INPUT])

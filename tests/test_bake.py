@@ -59,7 +59,8 @@ COMMON = [
     "tests/unit/test_config.py",
     "tests/unit/test_gitops.py",
 ]
-MODULES = ["__init__", "__main__", "cli", "config", "data", "drift", "evaluate", "features", "gate", "gitops"]
+MODULES = ["__init__", "__main__", "adopt", "adoption", "cli", "config", "data", "drift", "evaluate", "features"]
+MODULES += ["gate", "gitops"]
 MODULES += ["loadtest"]
 MODULES += ["locustfile"]
 MODULES += ["metrics", "model", "network", "package", "registry", "report", "retrain", "schema", "service", "smoke"]
@@ -68,8 +69,8 @@ MODULES += ["splits", "tracking", "traffic", "train", "validate"]
 
 def expected_files(context: dict) -> set[str]:
     files = set(COMMON) | {f"src/{context['package']}/{module}.py" for module in MODULES}
-    if context["task"] == "tabular-classification":
-        files.add(f"src/{context['package']}/adopt.py")  # `make adopt`: a user's own table
+    if context["task"] == "image-classification":
+        files.add(f"src/{context['package']}/images.py")  # image files: scanned, decoded, their statistics
     if context["open_source_license"] != "Proprietary":
         files.add("LICENSE")
     if context["include_notebook"]:

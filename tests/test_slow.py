@@ -96,7 +96,7 @@ for _ in range(240):
 # What each task's `make demo-drift` shifts (configs/drift.yaml simulate.shift) and so must find drifted.
 SHIFTED = {
     "tabular-classification": "mean_radius, mean_perimeter, mean_area",  # other units
-    "image-classification": "intensity, contrast",  # a fainter scan
+    "image-classification": "brightness, contrast",  # a darker camera
 }
 
 
@@ -116,18 +116,25 @@ def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed
     assert project.make("drift", CURRENT="logs/traffic-shifted.jsonl", check=False).returncode != 0
     assert project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift",
                        "logs/traffic-shifted.jsonl", check=False).returncode == 1  # fmt: skip
-    raw = project.path / yaml.safe_load((project.path / "configs" / "data.yaml").read_text())["raw"]
-    header, first = raw.read_text().splitlines()[:2]
-    values = first.split(",")
-    values[1] = "-1"  # the second feature, negative: below every contract's minimum
-    broken = project.path / "data" / "broken.csv"
-    broken.write_text("\n".join([header, ",".join(values)]) + "\n")
-    invalid = project.make("drift", CURRENT="data/broken.csv", ALIAS="staging", check=False)
+    if project.context["task"] == "image-classification":  # current data as a folder, one file no image
+        broken = project.path / "data" / "broken"
+        broken.mkdir(parents=True, exist_ok=True)
+        (broken / "junk.png").write_bytes(b"not an image")
+        current, problem, named = "data/broken", "not readable images", "junk.png"
+    else:
+        raw = project.path / yaml.safe_load((project.path / "configs" / "data.yaml").read_text())["raw"]
+        header, first = raw.read_text().splitlines()[:2]
+        values = first.split(",")
+        values[1] = "-1"  # the second feature, negative: below every contract's minimum
+        broken = project.path / "data" / "broken.csv"
+        broken.write_text("\n".join([header, ",".join(values)]) + "\n")
+        current, problem, named = "data/broken.csv", "breaks the data contract", header.split(",")[1]
+    invalid = project.make("drift", CURRENT=current, ALIAS="staging", check=False)
     assert re.search(r"make(\[\d+\])?: \*\*\* \[Makefile", invalid.stderr), invalid.stderr  # make[1] under make
-    assert "breaks the data contract" in invalid.stderr
-    completed = project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift", "data/broken.csv",
+    assert problem in invalid.stderr
+    completed = project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift", current,
                             "--alias", "staging", check=False)  # fmt: skip
-    assert completed.returncode == 3 and header.split(",")[1] in completed.stderr
+    assert completed.returncode == 3 and named in completed.stderr
 
 
 def _runs(project) -> int:

@@ -13,6 +13,24 @@ from {{ cookiecutter.package }}.data import save_splits, split, write_bundled_da
 from {{ cookiecutter.package }}.validate import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+{%- if cookiecutter.task == "image-classification" %}
+# A sample of the project's own images, written by `make adopt` and committed: the tests run on the project's data
+# (in CI too, where data/raw/ may be absent). Without one, the project's data is the bundled digits.
+SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "images"
+_BUNDLED: list[Path] = []  # the bundled images, written once per session and copied into each workspace
+
+
+def write_project_data(path: str | Path) -> Path:
+    """The project's images for a test: the committed sample of its own, or the bundled digits."""
+    path = Path(path)
+    if not SAMPLE.is_dir():
+        if not _BUNDLED:
+            import tempfile
+
+            _BUNDLED.append(write_bundled_data(Path(tempfile.mkdtemp(prefix="bundled-")) / "images"))
+        return Path(shutil.copytree(_BUNDLED[0], path))
+    return Path(shutil.copytree(SAMPLE, path))
+{%- else %}
 # A sample of the project's own rows, written by `make adopt` and committed: the tests run on the project's data
 # (in CI too, where data/raw/ may be absent). Without one, the project's data is the bundled table.
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "sample.csv"
@@ -29,6 +47,7 @@ def write_project_data(path: str | Path) -> Path:
     else:
         shutil.copyfile(SAMPLE, path)
     return path
+{%- endif %}
 
 
 def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT) -> Path:

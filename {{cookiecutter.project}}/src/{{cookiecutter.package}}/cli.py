@@ -24,19 +24,18 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"{path} exists: keeping it")
         return 0
     write_bundled_data(path)
-    print(f"wrote scikit-learn's {BUNDLED} data to {path} (replace it with your own data, same columns)")
+    print(f"wrote scikit-learn's {BUNDLED} data to {path} (your own: `make adopt DATA=...`)")
     return 0
-
-
-{%- if cookiecutter.task == "tabular-classification" %}
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
     from .adopt import adopt
-
+{% if cookiecutter.task == "image-classification" %}
+    print("\n".join(adopt(args.data, size=args.size, mode=args.mode)))
+{%- else %}
     print("\n".join(adopt(args.data, args.label)))
-    return 0
 {%- endif %}
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -46,7 +45,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     data_cfg = config.load("data")
     source = args.file or config.require(data_cfg, "raw", "data")
     frame = load_valid(source)
+{%- if cookiecutter.task == "image-classification" %}
+    from .schema import LABEL
+
+    print(f"{source}: {len(frame)} images in {frame[LABEL].nunique()} classes pass the data contract")
+{%- else %}
     print(f"{source}: {len(frame)} rows x {frame.shape[1]} columns pass the data contract")
+{%- endif %}
     if args.no_split:
         return 0
     parts = split(
@@ -365,17 +370,24 @@ def parser() -> argparse.ArgumentParser:
     steps = root.add_subparsers(dest="step", required=True)
 
     step = steps.add_parser("data", help="write the bundled example data where configs/data.yaml expects it")
-    step.add_argument("--output", help="where to write the CSV (default: data.raw in configs/data.yaml)")
+    step.add_argument("--output", help="where to write the data (default: data.raw in configs/data.yaml)")
     step.add_argument("--keep-existing", action="store_true", help="do nothing if the file is already there")
     step.set_defaults(run=cmd_data)
 
-{%- if cookiecutter.task == "tabular-classification" %}
+
+{%- if cookiecutter.task == "image-classification" %}
+
+    step = steps.add_parser("adopt", help="your own images: copy the folder to data/raw/, write the contract from it")
+    step.add_argument("data", help="a folder with one subfolder of PNG or JPEG images per class")
+    step.add_argument("--size", help="the model's input size, <width>x<height> (default: the most common size)")
+    step.add_argument("--mode", choices=["L", "RGB"], help="grey (L) or colour (RGB) (default: what the files are)")
+{%- else %}
 
     step = steps.add_parser("adopt", help="your own table: copy it to data/raw/, write the contract from it")
     step.add_argument("data", help="a CSV or Parquet file")
     step.add_argument("--label", required=True, help="the column to predict")
-    step.set_defaults(run=cmd_adopt)
 {%- endif %}
+    step.set_defaults(run=cmd_adopt)
 
     step = steps.add_parser("validate", help="check the data against the contract, then save the split")
     step.add_argument("file", nargs="?", help="CSV file to check (default: data.raw in configs/data.yaml)")

@@ -6,6 +6,7 @@ The reference is a sample of the training split with the model's own predictions
 
 import json
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +19,16 @@ from mlflow.exceptions import MlflowException
 
 from . import config, registry, tracking
 from .evaluate import predict_proba
-from .features import CLASS_NAMES, MONITORED, monitored
-from .schema import LABEL, SCHEMA
+from .features import CLASS_NAMES, MONITORED, contract_for, loggable, monitored
+from .schema import LABEL
 from .validate import ContractError, read_table, valid_rows, validate_frame
 
 REFERENCE_ARTIFACT = "reference/reference.csv"
+{%- if cookiecutter.task == "image-classification" %}
+CURRENT_KIND = "a folder of images: class subfolders, or image files"
+{%- else %}
+CURRENT_KIND = "a CSV with the contract's columns"
+{%- endif %}
 PREDICTION = "prediction"  # the predicted class: prediction drift, for labelled and unlabelled data alike
 HOMOGENEITY = "homogeneity"  # the test for categories registered with Evidently below
 NO_DRIFT, DRIFT, INVALID = 0, 1, 3  # exit codes of `make drift` (2 is any other error, as for every step)
@@ -45,7 +51,8 @@ def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
     sample = train.sample(n=min(rows, len(train)), random_state=drift_cfg.get("seed", 0))
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / Path(REFERENCE_ARTIFACT).name
-        with_predictions(sample, model).to_csv(path, index=False)
+        predicted = with_predictions(sample, model)
+        loggable(predicted).assign(**{name: predicted[name] for name in (LABEL, PREDICTION)}).to_csv(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
@@ -87,17 +94,15 @@ def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
     say) are reported in origin["skipped"] and left out, and only a log with nothing usable left is refused.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no such file. Pass CURRENT=<a CSV with the contract's columns> or the service's request log."
-        )
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file. Pass CURRENT=<{CURRENT_KIND}> or the service's request log.")
     log = path.suffix == ".jsonl" or ".jsonl." in path.name
     if log:
         frame, origin = read_request_log(path)
         line_offset = 1  # no header line
     else:
         frame, origin, line_offset = read_table(path), {}, 2
-    schema = SCHEMA if LABEL in frame else SCHEMA.remove_columns([LABEL])
+    schema = contract_for(frame)
     predictions = frame.pop(PREDICTION) if PREDICTION in frame else None
     if log:
         try:
@@ -210,10 +215,12 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     if PREDICTION in tested:
         metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=limit))
     report = Report(metrics, include_tests=True)
-    return report.run(
-        Dataset.from_pandas(current[tested], data_definition=definition),
-        Dataset.from_pandas(reference[tested], data_definition=definition),
-    )
+    with warnings.catch_warnings():  # numpy's "invalid value" for a column constant on one side: not the user's concern
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return report.run(
+            Dataset.from_pandas(current[tested], data_definition=definition),
+            Dataset.from_pandas(reference[tested], data_definition=definition),
+        )
 
 
 def check(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Module | None, drift_cfg: dict):

@@ -17,13 +17,13 @@ from mlflow import MlflowClient
 
 from . import config, registry, tracking
 from .data import load_split
-from .features import encode, to_request
+from .features import NUM_INPUTS, encode, to_request
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
 SMOKE = Path("artifacts/smoke.json")
 # The modules the service imports: the contract, not the training code (no lightning in the image).
-SERVED_MODULES = ["__init__.py", "config.py", "features.py", "schema.py", "service.py"]
+SERVED_MODULES = ["__init__.py", "config.py", "features.py", {% if cookiecutter.task == "image-classification" %}"images.py", {% endif %}"schema.py", "service.py"]
 
 
 def last_build() -> dict:
@@ -46,6 +46,9 @@ def image_packages() -> list[str]:
         f"pandas=={version('pandas')}",
         f"numpy=={version('numpy')}",
         f"pyyaml=={version('pyyaml')}",
+{%- if cookiecutter.task == "image-classification" %}
+        f"pillow=={version('pillow')}",
+{%- endif %}
     ]
 
 
@@ -138,6 +141,9 @@ def package(last_run: bool = False) -> dict:
         key: serve_cfg[key]
         for key in ("workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request")
     }
+{%- if cookiecutter.task == "image-classification" %}
+    settings["max_upload_bytes"] = config.require(serve_cfg, "max_upload_bytes", "serve")
+{%- endif %}
     settings |= {
         "request_log": serve_cfg["request_log"],
         "service_name": safe_tag(name),
@@ -146,7 +152,8 @@ def package(last_run: bool = False) -> dict:
         "bento": bento_tag,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
-        "example": to_request(load_split(splits_dir, "train").iloc[0].to_dict()),  # shown in the OpenAPI schema
+        # A training row shown in the OpenAPI schema (not for large images: the schema would hold every pixel).
+        "example": to_request(load_split(splits_dir, "train").iloc[0].to_dict()) if NUM_INPUTS <= 4096 else None,
     }
     assemble(settings)
     # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.

@@ -14,13 +14,24 @@ from pathlib import Path
 from typing import Annotated
 
 import bentoml
-import pandas as pd
+{%- if cookiecutter.task == "image-classification" %}
+import numpy as np
+{%- endif %}
 import torch
 import yaml
+{%- if cookiecutter.task == "image-classification" %}
+from bentoml.exceptions import InvalidArgument
+{%- endif %}
 from pydantic import Field
+{%- if cookiecutter.task == "image-classification" %}
+from starlette.requests import Request
+{%- endif %}
 
 from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV
-from .features import CLASS_NAMES, FEATURES, encode, request_model
+from .features import CLASS_NAMES, inputs, request_model
+{%- if cookiecutter.task == "image-classification" %}
+from .images import ImageError, decode, stats
+{%- endif %}
 
 # Written by `make package` beside this module in the bento's build context (package.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
@@ -79,6 +90,55 @@ class JsonOnly:
         await self.app(scope, receive, send)
 
 
+{%- if cookiecutter.task == "image-classification" %}
+
+
+class UploadOnly:
+    """ASGI middleware: POST /predict_image must be a well-formed multipart form within the size limit, else a 4xx.
+
+    BentoML answers a malformed multipart body with a 500; the body is parsed here first (as Starlette parses
+    forms) and replayed to BentoML when it is sound.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if not (scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/predict_image"):
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type != b"multipart/form-data":
+            message = "send the image as a multipart form upload, field `image` (curl -F image=@photo.jpg)"
+            await _send_json(send, 415, {"error": message})
+            return
+        limit, chunks, size = SETTINGS["max_upload_bytes"] + 65536, [], 0
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                await _send_json(send, 413, {"error": f"the upload is over {SETTINGS['max_upload_bytes']} bytes"})
+                return
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+
+        async def replay():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            async with Request(scope, replay).form() as form:
+                if not hasattr(form.get("image"), "read"):
+                    raise ValueError("no file in the form field `image`")
+        except Exception as error:  # Starlette raises several kinds for a malformed form
+            detail = getattr(error, "detail", None) or str(error) or type(error).__name__
+            await _send_json(send, 400, {"error": f"not a multipart form with an `image` file: {detail}"})
+            return
+        await self.app(scope, replay, send)
+{%- endif %}
+
+
 class Version:
     """ASGI middleware: GET /version names the registry model and bento served, so CD can wait for a rollout."""
 
@@ -114,15 +174,42 @@ class Classifier:
     @bentoml.api(batchable=True, max_batch_size=SETTINGS["max_batch_size"], max_latency_ms=SETTINGS["max_latency_ms"])
     def predict(self, records: Records) -> list[dict[str, float]]:
         """Class probabilities for each record, in order."""
-        rows = [record.features() for record in records]  # {feature: raw value}, the contract's columns
-        features = encode(pd.DataFrame(rows, columns=FEATURES))
-        with torch.no_grad():
-            probabilities = self.model(torch.from_numpy(features)).numpy()
-        answers = [dict(zip(CLASS_NAMES, map(float, row), strict=True)) for row in probabilities]
-        for row, answer in zip(rows, answers, strict=True):
+        features, logged = inputs(records)  # the model's rows, and what the request log keeps of each record
+        answers = self._answer(features)
+        for row, answer in zip(logged, answers, strict=True):
             self.requests.info(json.dumps({"model": SERVED_BY, "features": row, "prediction": answer}))
         return answers
+{%- if cookiecutter.task == "image-classification" %}
+
+    @bentoml.api
+    def predict_image(self, image: Path) -> dict[str, float]:
+        """Class probabilities for one PNG or JPEG file (multipart form field `image`), any size, grey or colour.
+
+        It is converted and resized as the training images were (images.decode). The request log keeps its
+        statistics (brightness, contrast, size before resizing, ...), not the image.
+        """
+        size = image.stat().st_size
+        if size > SETTINGS["max_upload_bytes"]:
+            raise InvalidArgument(f"image: the file is {size} bytes; the limit is {SETTINGS['max_upload_bytes']}")
+        try:
+            array, original = decode(image)
+        except ImageError as error:
+            raise InvalidArgument(f"image: {error}") from None
+        answer = self._answer(array.reshape(1, -1).astype(np.float32))[0]
+        logged = stats(array[None], [original]).to_dict("records")[0]
+        self.requests.info(json.dumps({"model": SERVED_BY, "features": logged, "prediction": answer}))
+        return answer
+{%- endif %}
+
+    def _answer(self, features) -> list[dict[str, float]]:
+        """{class name: probability} for each row of the model's input."""
+        with torch.no_grad():
+            probabilities = self.model(torch.from_numpy(features)).numpy()
+        return [dict(zip(CLASS_NAMES, map(float, row), strict=True)) for row in probabilities]
 
 
 Classifier.add_asgi_middleware(JsonOnly)
+{%- if cookiecutter.task == "image-classification" %}
+Classifier.add_asgi_middleware(UploadOnly)
+{%- endif %}
 Classifier.add_asgi_middleware(Version)

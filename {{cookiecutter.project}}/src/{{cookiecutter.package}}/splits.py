@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .features import GROUP
 from .schema import LABEL
 from .validate import ContractError, read_table, validate_frame, write_table
 
@@ -17,7 +18,13 @@ SPLITS = ("train", "val", "test")
 
 
 def file_sha256(path: str | Path) -> str:
+    """The file's hash; for a folder (of images), one hash over every file's relative path and content."""
     digest = hashlib.sha256()
+    path = Path(path)
+    if path.is_dir():
+        for file in sorted(item for item in path.rglob("*") if item.is_file()):
+            digest.update(f"{file.relative_to(path).as_posix()}\t{file_sha256(file)}\n".encode())
+        return digest.hexdigest()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -25,11 +32,18 @@ def file_sha256(path: str | Path) -> str:
 
 
 def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
-    """Stratified, seeded split: the same data and seed give the same rows in each part."""
+    """Stratified, seeded split: the same data and seed give the same rows in each part.
+
+    Rows with the same features.GROUP value (identical image files) go to one part together: a duplicate in both
+    training and test would flatter the test score.
+    """
     if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise ValueError(
             f"val_fraction={val_fraction} and test_fraction={test_fraction} must be in (0, 1) and sum below 1"
         )
+    if GROUP is not None and frame[GROUP].duplicated().any():
+        firsts = split(frame.drop_duplicates(GROUP), val_fraction, test_fraction, seed)
+        return {name: frame[frame[GROUP].isin(part[GROUP])] for name, part in firsts.items()}
     rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed, stratify=frame[LABEL])
     train, val = train_test_split(
         rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=rest[LABEL]
@@ -56,7 +70,7 @@ def check_split_current(directory: str | Path, source: str | Path) -> None:
     if not manifest_path.is_file():
         raise ContractError(f"{manifest_path}: no saved split. Run `make validate` first.")
     manifest = json.loads(manifest_path.read_text())
-    if Path(source).is_file() and manifest["source_sha256"] != file_sha256(source):
+    if Path(source).exists() and manifest["source_sha256"] != file_sha256(source):
         raise ContractError(
             f"{source} changed after the split in {directory}/ was saved. Run `make validate` to check and re-split it."
         )

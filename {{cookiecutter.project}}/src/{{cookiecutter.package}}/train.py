@@ -13,9 +13,9 @@ from lightning.pytorch.utilities import rank_zero_only
 from mlflow.models import infer_signature
 
 from . import config, tracking
-from .data import InMemoryDataModule, check_split_current, file_sha256, load_split
+from .data import DataModule, check_split_current, file_sha256, load_split
 from .drift import log_reference
-from .features import FEATURES, encode
+from .features import NUM_INPUTS, encode
 from .model import Classifier, Probabilities
 from .schema import CLASSES, LABEL, SCHEMA
 
@@ -52,8 +52,8 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
 
     splits_dir = config.require(data_cfg, "splits_dir", "data")
     check_split_current(splits_dir, config.require(data_cfg, "raw", "data"))
-    datamodule = InMemoryDataModule(splits_dir, **train_cfg.get("datamodule", {}))
-    model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES), **model_cfg)
+    datamodule = DataModule(splits_dir, **train_cfg.get("datamodule", {}))
+    model = Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES), **model_cfg)
     model.fit_inputs(datamodule.train_features())
 
     trainer_cfg = dict(config.require(train_cfg, "trainer", "train"))

@@ -41,6 +41,8 @@ def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
     CSV files are parsed by pyarrow (multi-threaded: a million rows in seconds), the `text` columns as text.
     """
     path = Path(path)
+    if path.is_dir():
+        return read_folder(path)
     if not path.is_file():
         raise ContractError(
             f"{path}: no such file. Run `make data` for the bundled data, or `make adopt DATA=<file> LABEL=<column>`."
@@ -65,6 +67,24 @@ def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
         raise ContractError(f"{path}: not a readable CSV file ({reason}).") from None
 
 
+def read_folder(path: Path) -> pd.DataFrame:
+    """An image folder's index (images.scan), one row per file; a file that is no readable image is an error."""
+    try:
+        from .images import scan
+    except ModuleNotFoundError:  # a table project has no images.py
+        raise ContractError(f"{path} is a folder; this project's contract is a table: pass a CSV or Parquet") from None
+    frame, left_out = scan(path)
+    unreadable = [line for line in left_out if "not a readable" in line]
+    if unreadable:
+        listed = "".join(f"\n  {line}" for line in unreadable[:10])
+        more = f"\n  (+{len(unreadable) - 10} more)" if len(unreadable) > 10 else ""
+        raise ContractError(
+            f"{path}: {len(unreadable)} file(s) are not readable images:{listed}{more}\n"
+            "Replace or remove them (`make adopt DATA=<folder>` copies only the readable ones)."
+        )
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a frame as CSV (by pyarrow: ~7x faster than pandas) or, by its suffix, as Parquet."""
     import pyarrow
@@ -77,7 +97,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     pyarrow.csv.write_csv(pyarrow.Table.from_pandas(frame, preserve_index=False), str(path))
 
 
-def _summarise(failures: pd.DataFrame, line_offset: int) -> pd.DataFrame:
+def _summarise(failures: pd.DataFrame, line_offset: int, names: pd.Series | None = None) -> pd.DataFrame:
     failures = failures.copy()
     failures["column"] = failures["column"].where(failures["schema_context"] != "DataFrameSchema", None)
     failures["what"] = failures.apply(_describe, axis=1)
@@ -89,17 +109,20 @@ def _summarise(failures: pd.DataFrame, line_offset: int) -> pd.DataFrame:
     # Line numbers in the file: in a CSV line 1 is the header, so data row i is on line i + 2.
     row_numbers = pd.to_numeric(failures["index"], errors="coerce")
     failures["line"] = row_numbers.map(lambda i: "" if pd.isna(i) else str(int(i) + line_offset))
+    if names is not None:  # a folder's index: name the files, not lines of a file that does not exist
+        failures["line"] = row_numbers.map(lambda i: "" if pd.isna(i) else str(names.get(int(i), "")))
     rows = []
     for (column, what), group in failures.groupby(["column", "what"], dropna=False, sort=False):
         values = group["failure_case"].map(str).drop_duplicates().head(3).tolist()
         lines = [line for line in group["line"] if line]
+        where = ", ".join(lines[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else "")
         rows.append(
             {
                 "column": column if isinstance(column, str) else "(table)",
                 "problem": what,
                 "count": len(group),
                 "values": ", ".join(values) if lines else "",
-                "lines": ", ".join(lines[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""),
+                "files" if names is not None else "lines": where,
             }
         )
     return pd.DataFrame(rows)
@@ -132,11 +155,12 @@ def validate_frame(
     try:
         return schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        raise ContractError(_message(errors.failure_cases, source, line_offset)) from None
+        names = frame["path"] if Path(source).is_dir() and "path" in frame else None
+        raise ContractError(_message(errors.failure_cases, source, line_offset, names)) from None
 
 
-def _message(failures: pd.DataFrame, source: str | Path, line_offset: int) -> str:
-    table = _summarise(failures, line_offset)
+def _message(failures: pd.DataFrame, source: str | Path, line_offset: int, names: pd.Series | None = None) -> str:
+    table = _summarise(failures, line_offset, names)
     return (
         f"{source} breaks the data contract ({len(table)} problem(s); {CONTRACT}.SCHEMA):\n\n"
         f"{table.to_string(index=False)}\n\n"

@@ -5,6 +5,7 @@ import pytest
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.data import SPLITS, load_split, split
+from {{ cookiecutter.package }}.features import GROUP
 from {{ cookiecutter.package }}.schema import LABEL
 
 
@@ -53,3 +54,15 @@ def test_saved_split_reads_back_the_same_rows(splits, bundled, data_cfg):
 def test_impossible_fractions_are_refused(bundled, val, test):
     with pytest.raises(ValueError, match="fraction"):
         split(bundled, val, test, 0)
+
+
+@pytest.mark.skipif(GROUP is None, reason="no column ties rows together in this contract")
+def test_copies_of_one_item_never_straddle_the_split(bundled, data_cfg):
+    """Rows with the same GROUP value (the same image file content) land in one part, whatever the seed."""
+    copies = bundled.sample(n=30, random_state=0)
+    frame = pd.concat([bundled, copies, copies], ignore_index=True)
+    for seed in range(5):
+        parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], seed)
+        assert sum(len(part) for part in parts.values()) == len(frame)
+        train, val, test = (set(parts[name][GROUP]) for name in SPLITS)
+        assert not (train & val or train & test or val & test)

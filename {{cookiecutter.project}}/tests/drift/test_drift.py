@@ -1,11 +1,20 @@
 """Drift checks against the training reference: no false alarms on unchanged data, drift on shifted data."""
 
 import json
+{%- if cookiecutter.task == "image-classification" %}
+import shutil
+{%- endif %}
 from pathlib import Path
 
 import mlflow
+{%- if cookiecutter.task == "image-classification" %}
+import numpy as np
+{%- endif %}
 import pandas as pd
 import pytest
+{%- if cookiecutter.task == "image-classification" %}
+from PIL import Image
+{%- endif %}
 
 from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.cli import main
@@ -24,7 +33,7 @@ from {{ cookiecutter.package }}.drift import (
     summarise,
     with_predictions,
 )
-from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, {% endif %}MONITORED, {% if cookiecutter.task == "tabular-classification" %}NULLABLE, {% endif %}bounds
+from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, {% endif %}MONITORED, {% if cookiecutter.task == "tabular-classification" %}NULLABLE, bounds, {% endif %}loggable
 from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL
 from {{ cookiecutter.package }}.validate import read_table, validate_frame
@@ -32,15 +41,52 @@ from {{ cookiecutter.package }}.validate import read_table, validate_frame
 pytestmark = pytest.mark.slow
 {%- if cookiecutter.task == "image-classification" %}
 
-EMPTIED, OVERRANGE = "pixel_3_4", "pixel_4_4"  # central pixels: inked in most images
 SHIFTED = ["centre_column"]  # where the ink is: the one statistic a one-pixel move changes
 
 
 def _shift(frame: pd.DataFrame) -> pd.DataFrame:
     """Each image one pixel to the right (its last column falls off): the ink's centre moves, little else."""
-    moved = {f"pixel_{row}_{column}": frame[f"pixel_{row}_{column - 1}"] if column else 0.0
-             for row in range(8) for column in range(8)}  # fmt: skip
-    return pd.DataFrame(moved, index=frame.index)[FEATURES]
+
+    def moved(path: str) -> Image.Image:
+        pixels = np.asarray(Image.open(path))
+        right = np.zeros_like(pixels)
+        right[:, 1:] = pixels[:, :-1]
+        return Image.fromarray(right)
+
+    return pd.DataFrame({"image": [moved(path) for path in frame["path"]]}, index=frame.index)
+
+
+def _write(frame: pd.DataFrame, name: str) -> str:
+    """The frame's images as a folder (current data): class subfolders where it has labels, else files side by side.
+
+    A row holds an image file's path, a PIL image ("image") or raw bytes ("bytes": a file that is no image).
+    """
+    folder = Path("data") / name
+    shutil.rmtree(folder, ignore_errors=True)
+    for number, row in enumerate(frame.to_dict("records")):
+        target = folder / (str(row[LABEL]) if LABEL in row else "") / f"{number:05d}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if "bytes" in row and isinstance(row["bytes"], bytes):
+            target.write_bytes(row["bytes"])
+        elif "image" in row and row["image"] is not None:
+            row["image"].save(target)
+        else:
+            shutil.copyfile(row["path"], target)
+    return str(folder)
+
+
+def _broken_file(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([frame, pd.DataFrame({"bytes": [b"not an image"]})], ignore_index=True)
+
+
+def _unknown_class(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{LABEL: "not-a-class"})
+
+
+INVALID_DATA = [
+    pytest.param(_broken_file, "not a readable", False, id="a-file-that-is-no-image"),
+    pytest.param(_unknown_class, "not one of", True, id="a-class-the-model-does-not-know"),
+]
 {%- else %}
 
 # The columns each check changes, chosen from whatever the contract holds (the bundled table or an adopted one).
@@ -55,6 +101,30 @@ def _shift(frame: pd.DataFrame) -> pd.DataFrame:
     name = SHIFTED[0]
     low, high = bounds(name)
     return frame.assign(**{name: (frame[name] + frame[name].std()).clip(low, high)})
+
+
+def _write(frame: pd.DataFrame, name: str) -> str:
+    path = f"data/{name}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+INVALID_DATA = [
+    pytest.param(
+        lambda frame: frame.assign(**{EMPTIED: frame[EMPTIED].mask(frame.index % 3 == 0)}),
+        "empty value",
+        False,
+        id="surge-of-missing-values",
+        marks=pytest.mark.skipif(EMPTIED is None, reason="every column of the contract may be missing"),
+    ),
+    pytest.param(
+        lambda frame: frame.assign(**{OVERRANGE: frame[OVERRANGE].astype(float) * 20 + bounds(OVERRANGE)[1] + 1}),
+        "above the maximum",
+        False,
+        id="out-of-range-values",
+        marks=pytest.mark.skipif(OVERRANGE is None, reason="the contract caps no number column"),
+    ),
+]
 {%- endif %}
 
 
@@ -77,16 +147,10 @@ def _reports() -> tuple[Path, Path, Path]:
     return report_paths(config.load("drift"))
 
 
-def _write(frame: pd.DataFrame, name: str) -> str:
-    path = f"data/{name}.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
 def test_the_reference_travels_with_the_model_version(staging):
     reference = reference_for(staging)
     train = load_split(config.load("data")["splits_dir"], "train")
-    assert sorted(reference.columns) == sorted([*FEATURES, LABEL, PREDICTION])
+    assert sorted(reference.columns) == sorted([*loggable(train.head(1)).columns, LABEL, PREDICTION])
     assert len(reference) == min(len(train), config.load("drift")["reference_rows"])  # the sample, or all of it
     assert set(reference[PREDICTION]) <= set(CLASS_NAMES)
     artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(staging.run_id, "reference")]
@@ -119,8 +183,9 @@ def test_held_out_data_shows_no_drift(held_out):
 
 @pytest.mark.skipif(not SHIFTED, reason="the contract has no number column to shift")
 def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
-    assert main(["drift", _write(_shift(held_out[FEATURES].copy()), "shifted"), "--alias", "staging"]) == DRIFT
-    result = drift("data/shifted.csv", alias="staging")
+    shifted = _write(_shift(held_out[FEATURES].copy()), "shifted")
+    assert main(["drift", shifted, "--alias", "staging"]) == DRIFT
+    result = drift(shifted, alias="staging")
     drifted = drifted_names(result)
     assert [name for name in drifted if name != PREDICTION] == SHIFTED  # the model's answers may move too
     assert SHIFTED[0] in _reports()[2].read_text()
@@ -134,25 +199,9 @@ def test_a_changed_class_balance_is_drift_in_label_and_prediction(held_out):
     assert {LABEL, PREDICTION} <= set(drifted_names(result))
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        pytest.param(
-            lambda frame: frame.assign(**{EMPTIED: frame[EMPTIED].mask(frame.index % 3 == 0)}),
-            "empty value",
-            id="surge-of-missing-values",
-            marks=pytest.mark.skipif(EMPTIED is None, reason="every column of the contract may be missing"),
-        ),
-        pytest.param(
-            lambda frame: frame.assign(**{OVERRANGE: frame[OVERRANGE].astype(float) * 20 + bounds(OVERRANGE)[1] + 1}),
-            "above the maximum",
-            id="out-of-range-values",
-            marks=pytest.mark.skipif(OVERRANGE is None, reason="the contract caps no number column"),
-        ),
-    ],
-)
-def test_invalid_current_data_is_refused_before_any_drift_check(held_out, change, expected, capsys):
-    path = _write(change(held_out[FEATURES].copy()), "broken")
+@pytest.mark.parametrize(("change", "expected", "labelled"), INVALID_DATA)
+def test_invalid_current_data_is_refused_before_any_drift_check(held_out, change, expected, labelled, capsys):
+    path = _write(change(held_out[[*FEATURES, *([LABEL] if labelled else [])]].copy()), "broken")
     assert main(["drift", path, "--alias", "staging"]) == INVALID
     message = capsys.readouterr().err
     assert path in message and expected in message

@@ -3,14 +3,14 @@
 import lightning as L
 import torch
 
-from {{ cookiecutter.package }}.data import InMemoryDataModule
-from {{ cookiecutter.package }}.features import FEATURES
+from {{ cookiecutter.package }}.data import DataModule
+from {{ cookiecutter.package }}.features import NUM_INPUTS
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES
 
 
 def _model(**kwargs) -> Classifier:
-    return Classifier(num_features=len(FEATURES), num_classes=len(CLASSES), **kwargs)
+    return Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES), **kwargs)
 
 
 def _quiet_trainer(**kwargs) -> L.Trainer:
@@ -26,7 +26,7 @@ def _quiet_trainer(**kwargs) -> L.Trainer:
 
 def test_output_shapes():
     model = _model()
-    features = torch.rand(7, len(FEATURES))
+    features = torch.rand(7, NUM_INPUTS)
     assert model(features).shape == (7, len(CLASSES))
     probabilities = Probabilities(model).eval()(features)
     assert probabilities.shape == (7, len(CLASSES))
@@ -34,7 +34,7 @@ def test_output_shapes():
 
 
 def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits):
-    features = InMemoryDataModule(str(splits)).train_features()
+    features = DataModule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
     copy = _model(dropout=0.0).eval()
@@ -46,12 +46,12 @@ def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits)
 
 def test_missing_values_and_unseen_categories_are_answered_like_unknowns(splits):
     """A missing value takes the training mean (with its flag); a category training never saw is 'unknown'."""
-    from {{ cookiecutter.package }}.features import CATEGORIES
+    from {{ cookiecutter.package }}.features import CATEGORIES, FEATURES
 
-    features = InMemoryDataModule(str(splits)).train_features()
+    features = DataModule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
-    empty = torch.full((3, len(FEATURES)), float("nan"))
+    empty = torch.full((3, NUM_INPUTS), float("nan"))
     probabilities = Probabilities(model)(empty)
     assert torch.isfinite(probabilities).all()
     torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(3))
@@ -65,7 +65,7 @@ def test_missing_values_and_unseen_categories_are_answered_like_unknowns(splits)
 
 def test_overfits_one_batch(splits):
     L.seed_everything(0)
-    datamodule = InMemoryDataModule(str(splits), batch_size=32)
+    datamodule = DataModule(str(splits), batch_size=32)
     model = _model(dropout=0.0, learning_rate=0.01)
     model.fit_inputs(datamodule.train_features())
     trainer = _quiet_trainer(overfit_batches=1, max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
@@ -76,7 +76,7 @@ def test_overfits_one_batch(splits):
 def test_same_seed_gives_the_same_weights(splits):
     def fit_once() -> dict:
         L.seed_everything(123, workers=True)
-        datamodule = InMemoryDataModule(str(splits), batch_size=64)
+        datamodule = DataModule(str(splits), batch_size=64)
         model = _model()
         model.fit_inputs(datamodule.train_features())
         _quiet_trainer(max_epochs=2, deterministic=True).fit(model, datamodule=datamodule)
@@ -87,9 +87,26 @@ def test_same_seed_gives_the_same_weights(splits):
         torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
 
 
-def test_batches_come_whole_from_memory(splits):
-    datamodule = InMemoryDataModule(str(splits), batch_size=50)
+def test_batches_hold_what_the_model_takes(splits):
+    datamodule = DataModule(str(splits), batch_size=50)
     datamodule.setup()
     features, labels = next(iter(datamodule.train_dataloader()))
-    assert features.shape == (50, len(FEATURES)) and labels.shape == (50,)
+    assert features.shape == (50, NUM_INPUTS) and labels.shape == (50,)
     assert features.dtype == torch.float32 and labels.dtype == torch.int64
+{%- if cookiecutter.task == "image-classification" %}
+
+
+def test_augmentation_moves_and_mirrors_training_images_only(splits):
+    """configs/train.yaml datamodule.augment: flip and shift change the training batches, never the validation ones."""
+    plain = DataModule(str(splits), batch_size=16)
+    augmented = DataModule(str(splits), batch_size=16, augment={"flip": True, "shift": 2})
+    for datamodule in (plain, augmented):
+        datamodule.setup()
+    torch.manual_seed(0)
+    first = augmented.train_dataloader().dataset[0][0]
+    originals = plain.train_dataloader().dataset[0][0]
+    assert first.shape == originals.shape == (NUM_INPUTS,)
+    changed = [not torch.equal(augmented.train_dataloader().dataset[0][0], originals) for _ in range(10)]
+    assert any(changed), "ten draws of flip + shift all left the image as it was"
+    torch.testing.assert_close(augmented.val_dataloader().dataset[0][0], plain.val_dataloader().dataset[0][0])
+{%- endif %}

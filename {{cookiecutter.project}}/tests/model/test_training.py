@@ -13,9 +13,9 @@ import torch
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package }} import config
-from {{ cookiecutter.package }}.data import InMemoryDataModule
+from {{ cookiecutter.package }}.data import DataModule
 from {{ cookiecutter.package }}.evaluate import evaluate
-from {{ cookiecutter.package }}.features import FEATURES
+from {{ cookiecutter.package }}.features import NUM_INPUTS
 from {{ cookiecutter.package }}.model import Classifier
 from {{ cookiecutter.package }}.schema import CLASSES
 from {{ cookiecutter.package }}.train import resolve_precision, train
@@ -30,8 +30,8 @@ def _runs(experiment: str = "{{ cookiecutter.project }}") -> list:
 
 
 def test_fast_dev_run_on_cpu(splits):
-    datamodule = InMemoryDataModule(str(splits))
-    model = Classifier(num_features=len(FEATURES), num_classes=len(CLASSES))
+    datamodule = DataModule(str(splits))
+    model = Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES))
     trainer = L.Trainer(accelerator="cpu", fast_dev_run=True, logger=False, enable_progress_bar=False)
     trainer.fit(model, datamodule=datamodule)
     assert trainer.state.finished
@@ -53,7 +53,7 @@ def test_train_logs_a_reproducible_run_and_evaluate_scores_it(splits):
     assert artifacts == {"contract/contract.yaml"}
 
     info = mlflow.models.get_model_info(result["model_uri"])
-    assert list(info.signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == [-1, len(FEATURES)]
+    assert list(info.signature.inputs.to_dict()[0]["tensor-spec"]["shape"]) == [-1, NUM_INPUTS]
     assert info.saved_input_example_info is not None
 
     scored = evaluate()

@@ -16,7 +16,7 @@ import pytest
 
 from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
-from {{ cookiecutter.package }}.features import CATEGORIES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, NULLABLE, {% endif %}bounds, to_request
+from {{ cookiecutter.package }}.features import CATEGORIES, {% if cookiecutter.task == "tabular-classification" %}FEATURES, KIND, NULLABLE, bounds, {% else %}MONITORED, inputs, request_model, {% endif %}to_request
 from {{ cookiecutter.package }}.gitops import wait_deployed
 from {{ cookiecutter.package }}.package import SMOKE
 from {{ cookiecutter.package }}.smoke import _call, running_bento, smoke
@@ -56,7 +56,7 @@ def test_bento_image_runs_as_non_root_with_serving_dependencies_only(packaged):
     for training_only in ("lightning", "evidently", "mlflow", "scikit-learn", "matplotlib"):
         assert training_only not in requirements, training_only
     shipped = {path.name for path in (bento / "src").rglob("*.py")}
-    assert shipped == {"__init__.py", "config.py", "features.py", "schema.py", "service.py"}
+    assert shipped == {"__init__.py", "config.py", "features.py", {% if cookiecutter.task == "image-classification" %}"images.py", {% endif %}"schema.py", "service.py"}
 
 
 def test_service_class_in_process_matches_the_offline_model(packaged):
@@ -75,15 +75,76 @@ def test_smoke_passes_against_the_served_bento(server):
 {%- if cookiecutter.task == "image-classification" %}
 
 
-def test_an_image_is_taken_as_64_values_or_as_8_rows_of_8(server):
+def test_an_image_is_taken_as_rows_or_as_one_flat_list(server):
     grid = _known()["records"][0]["pixels"]
-    flat = [value for row in grid for value in row]
+    flat = np.asarray(grid).reshape(-1).tolist()
     answers = [_call(f"{server}/predict", {"records": [{"pixels": pixels}]}) for pixels in (grid, flat)]
     assert [status for status, _ in answers] == [200, 200]
     assert json.loads(answers[0][1]) == json.loads(answers[1][1])
-    for ragged in (flat[:-1], [*grid[:7], grid[7][:7]], grid[:7]):  # 63 values, a short row, 7 rows
+    for ragged in (flat[:-1], [*grid[:-1], grid[-1][:-1]], grid[:-1]):  # a value short, a short row, a row short
         status, text = _call(f"{server}/predict", {"records": [{"pixels": ragged}]})
         assert status == 400 and "pixels" in text, (status, text)
+
+
+def _upload(url: str, content: bytes, filename: str, field: str = "image") -> tuple[int, str]:
+    """POST one file as a multipart form, as `curl -F image=@file` does."""
+    boundary = "test-boundary-7MA4YWxkTrZu0gW"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    )
+    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_an_uploaded_png_or_jpeg_is_answered_as_its_pixels_are(server, packaged, tmp_path):
+    from PIL import Image
+
+    from {{ cookiecutter.package }}.data import load_split
+
+    path = load_split(config.load("data")["splits_dir"], "test")["path"].iloc[0]
+    status, body = _upload(f"{server}/predict_image", Path(path).read_bytes(), Path(path).name)
+    assert status == 200, body
+    answer = json.loads(body)
+    _, as_pixels = _call(f"{server}/predict", {"records": [to_request({"path": path})]})
+    np.testing.assert_allclose(list(answer.values()), list(json.loads(as_pixels)[0].values()), atol=1e-5)
+    jpeg = tmp_path / "image.jpg"
+    Image.open(path).convert("RGB").resize((97, 61)).save(jpeg, quality=90)  # another size, colour, JPEG
+    status, body = _upload(f"{server}/predict_image", jpeg.read_bytes(), "image.jpg")
+    assert status == 200, body
+    assert list(json.loads(body)) == list(answer) and abs(sum(json.loads(body).values()) - 1) < 1e-5
+    log = packaged[0] / config.load("serve")["request_log"]["path"]
+    logged = json.loads(log.read_text().splitlines()[-1])["features"]
+    assert set(logged) == set(MONITORED) and (logged["width"], logged["height"]) == (97, 61)
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "status", "named"),
+    [
+        pytest.param(b"just text, no image", "image", 400, "not a PNG or JPEG", id="not-an-image"),
+        pytest.param(b"\x89PNG\r\n\x1a\ntruncated", "image", 400, "not a readable", id="truncated-png"),
+        pytest.param(b"\x89PNG", "photo", 400, "image", id="wrong-field"),
+    ],
+)
+def test_a_bad_upload_is_a_4xx_naming_the_problem(server, content, field, status, named):
+    answered, text = _upload(f"{server}/predict_image", content, "upload.png", field)
+    assert answered == status and named in text, (answered, text)
+    assert _call(f"{server}/readyz")[0] == 200
+
+
+def test_a_malformed_or_oversized_upload_is_a_4xx_not_a_5xx(server, packaged):
+    url = f"{server}/predict_image"
+    assert _post_raw(url, b"garbage", "multipart/form-data; boundary=xyz") == 400
+    assert _post_raw(url, b'{"image": 1}', "application/json") == 415
+    limit = config.load("serve")["max_upload_bytes"]
+    assert _upload(url, b"\0" * (limit + 100_000), "huge.png")[0] == 413
+    assert _call(f"{server}/readyz")[0] == 200
 {%- endif %}
 
 
@@ -97,11 +158,22 @@ def test_served_prediction_equals_the_offline_model(server):
 
 {% if cookiecutter.task == "image-classification" -%}
 REQUIRED = CAPPED = "pixels"  # the one field of an image record
-{%- else -%}
+
+
+def _too_large(record: dict) -> dict:
+    return {"pixels": (np.asarray(record["pixels"]) * 0 + 999).tolist()}  # every grey level far above 255
+
+{% else -%}
 REQUIRED = next((name for name in FEATURES if name not in NULLABLE), None)  # a field that may not be left out
 CAPPED = next((name for name in FEATURES if KIND[name] == "number" and bounds(name)[1] is not None), None)
 {%- endif %}
 CATEGORY = next(iter(CATEGORIES), None)
+{%- if cookiecutter.task == "tabular-classification" %}
+
+
+def _too_large(record: dict) -> dict:
+    return to_request({name: bounds(name)[1] * 10 + 999 if name == CAPPED else 0.0 for name in FEATURES})
+{%- endif %}
 
 
 def _bad(known: dict) -> dict[str, tuple[object, str]]:
@@ -118,9 +190,7 @@ def _bad(known: dict) -> dict[str, tuple[object, str]]:
         cases["missing-field"] = ({"records": [{k: v for k, v in record.items() if k != REQUIRED}]}, REQUIRED)
         cases["null-where-required"] = ({"records": [{**record, REQUIRED: None}]}, REQUIRED)
     if CAPPED:
-        capped = CAPPED if CAPPED in FEATURES else FEATURES[0]  # one field may carry many columns (an image)
-        too_large = to_request({name: bounds(name)[1] * 10 + 999 if name == capped else 0.0 for name in FEATURES})
-        cases["out-of-range"] = ({"records": [{**record, CAPPED: too_large[CAPPED]}]}, CAPPED)
+        cases["out-of-range"] = ({"records": [{**record, CAPPED: _too_large(record)[CAPPED]}]}, CAPPED)
     if CATEGORY:
         cases["unknown-category"] = ({"records": [{**record, CATEGORY: "not-a-category-of-the-contract"}]}, CATEGORY)
     return cases
@@ -183,8 +253,14 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) >= 2
     assert set(lines[-1]) == {"model", "features", "prediction"}
+{%- if cookiecutter.task == "image-classification" %}
+    # The image's statistics, not the image: what the drift check compares.
+    expected = inputs([request_model()(**known["records"][1])])[1][0]
+    assert lines[-1]["features"] == pytest.approx(expected)
+{%- else %}
     assert list(lines[-1]["features"]) == FEATURES  # by the contract's names, whatever shape was sent
     assert to_request(lines[-1]["features"]) == known["records"][1]
+{%- endif %}
     assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
 
 
@@ -207,7 +283,12 @@ def test_drift_check_reads_the_served_request_log(server, packaged):
     version = packaged_record["mlflow_version"]
     assert sent == 48 and origin["model"] == {"name": registry.model_name(), "version": version}
     logged = frame.tail(64).reset_index(drop=True)
+{%- if cookiecutter.task == "image-classification" %}
+    expected = inputs([request_model()(**record) for record in records + records[:16]])[1]
+    assert logged[list(MONITORED)].to_dict("records") == [pytest.approx(row) for row in expected]
+{%- else %}
     assert [to_request(row) for row in logged[FEATURES].to_dict("records")] == records + records[:16]
+{%- endif %}
     assert list(logged[PREDICTION].tail(16)) == [max(answer, key=answer.get) for answer in answers]
     result = drift(root / config.load("serve")["request_log"]["path"])
     assert result["reference"]["version"] == version
@@ -220,6 +301,9 @@ def test_openapi_fuzzing_finds_no_server_error(server):
         sys.executable, "-m", "schemathesis.cli", "run", f"{server}/docs.json",
         "--checks", "not_a_server_error", "--max-examples", "500", "--seed", "1",
         "--include-path", "/predict", "--phases", "coverage,fuzzing", "--mode", "all",
+{%- if cookiecutter.task == "image-classification" %}
+        "--include-path", "/predict_image",
+{%- endif %}
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stdout[-4000:]

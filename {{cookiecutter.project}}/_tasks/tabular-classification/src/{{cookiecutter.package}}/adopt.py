@@ -20,19 +20,14 @@ import pandas as pd
 import pandera.pandas as pa
 from sklearn.model_selection import train_test_split
 
+from .adoption import AdoptionError, commit_with_project, replace_line, write_readme
 from .validate import ContractError, read_table, write_table
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text, not a category: left out
 MARGIN = 0.1  # a number's range is the observed one widened by this share of its span on each side
 SAMPLE_ROWS = 1000  # rows of the table the project's own tests use (tests/fixtures/sample.csv)
-COMMIT_LIMIT = 50_000_000  # bytes: a smaller adopted file is committed with the project, so CI trains on it
 CHECK_ROWS = 10_000  # rows the written contract is tried on before anything is saved
 PACKAGE = __package__
-README_START, README_END = "<!-- adopt:data -->", "<!-- /adopt:data -->"
-
-
-class AdoptionError(ValueError):
-    """The table cannot be adopted; the message is one line saying why and what to do."""
 
 
 @dataclass
@@ -243,15 +238,6 @@ def _label(frame: pd.DataFrame, label: str, data: str) -> tuple[list, str]:
     return [str(value) for value in classes], "str"
 
 
-def _replace_line(path: Path, key: str, value: str) -> None:
-    """Set a top-level (or indented) `key: value` line, keeping its comment and every other line as it is."""
-    text = path.read_text()
-    pattern = re.compile(rf"^(\s*{re.escape(key)}:)[^#\n]*?(\s*#.*)?$", re.MULTILINE)
-    if not pattern.search(text):
-        raise AdoptionError(f"{path}: no '{key}:' line to set")
-    path.write_text(pattern.sub(lambda match: f"{match[1]} {value}{match[2] or ''}", text, count=1))
-
-
 def _simulate_shift(path: Path, number: str | None) -> None:
     """configs/drift.yaml simulate.shift: the demo's shifted traffic multiplies one of this table's number columns."""
     text = path.read_text()
@@ -261,27 +247,6 @@ def _simulate_shift(path: Path, number: str | None) -> None:
     if not number:
         head = "  shift: {}  # SHIFT=yes multiplies these number columns; this table has none\n"
     path.write_text(block.sub(lambda match: head + replacement, text, count=1))
-
-
-def _readme(path: Path, text: str) -> None:
-    if not path.is_file():
-        return
-    content = path.read_text()
-    if README_START in content and README_END in content:
-        before, rest = content.split(README_START, 1)
-        after = rest.split(README_END, 1)[1]
-        path.write_text(f"{before}{README_START}\n{text}\n{README_END}{after}")
-
-
-def _gitignore(path: Path, raw: Path, size: int) -> str:
-    """Let git keep the adopted file when it is small, so CI trains on it; else say what to do."""
-    if size > COMMIT_LIMIT or not path.is_file():
-        return f"{raw} is {size / 1e6:.0f} MB: not committed (data/raw/ is ignored); have `make data` fetch it in CI"
-    lines = [line for line in path.read_text().splitlines() if not line.startswith("!data/raw/")]
-    lines = ["data/raw/*" if line.strip() == "data/raw/" else line for line in lines]
-    lines.append(f"!{raw.as_posix()}")
-    path.write_text("\n".join(lines) + "\n")
-    return f"{raw} will be committed with the project (.gitignore): CI validates and trains on it"
 
 
 def _sample(frame: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -333,12 +298,12 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
     sample.parent.mkdir(parents=True, exist_ok=True)
     _sample(table, label).to_csv(sample, index=False)
     configs = root / "configs"
-    _replace_line(configs / "data.yaml", "raw", raw.as_posix())
-    _replace_line(configs / "gate.yaml", "floor", "null")
+    replace_line(configs / "data.yaml", "raw", raw.as_posix())
+    replace_line(configs / "gate.yaml", "floor", "null")
     numbers = [column.name for column in kept if column.kind == "number"]
     _simulate_shift(configs / "drift.yaml", numbers[0] if numbers else None)
     shutil.rmtree(root / "data/splits", ignore_errors=True)  # the split of the earlier data
-    committed = _gitignore(root / ".gitignore", raw, target.stat().st_size)
+    committed = commit_with_project(root / ".gitignore", raw, target.stat().st_size)
     shares = ", ".join(f"{value} {counts[value]}" for value in classes)
     summary = [
         f"`{raw}`: {len(frame)} rows, {len(kept)} features, label `{label}` with {len(classes)} classes ({shares}).",
@@ -350,7 +315,7 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
         detail = {"number": f"{column.low} .. {column.high}", "category": f"{len(column.values)} values"}
         note = detail.get(column.kind, column.reason)
         summary.append(f"| {column.name} | {column.kind} | {note}{'; may be missing' if column.nullable else ''} |")
-    _readme(root / "README.md", "\n".join(summary))
+    write_readme(root / "README.md", "\n".join(summary))
 
     lines = [f"adopted {data} as {raw}: {len(frame)} rows, label {label!r}: {len(classes)} classes ({shares})"]
     for column in columns:

@@ -6,15 +6,20 @@ model takes (`encode`); what is fitted on the training split (imputation, scalin
 in the model itself (network.Inputs) and travels with it.
 """
 
+from fnmatch import fnmatch
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from .schema import CLASSES, LABEL, SCHEMA
 
 FEATURES = [name for name in SCHEMA.columns if name != LABEL]
+NUM_INPUTS = len(FEATURES)  # what the model takes per row: one encoded value per feature (network.Inputs expands)
+DESCRIPTION = f"{len(FEATURES)} features"
+GROUP = None  # no column ties rows together: each row goes to one part of the split on its own
 CLASS_NAMES = [str(value) for value in CLASSES]  # how answers, reports and drift name the classes
 NUMBER, BOOLEAN, CATEGORY = "number", "boolean", "category"
 
@@ -72,6 +77,16 @@ def monitored(frame: pd.DataFrame) -> pd.DataFrame:
     columns = {name: frame[name] for name in FEATURES}
     columns |= {name + MISSING: frame[name].isna().map({True: "missing", False: "present"}) for name in NULLABLE}
     return pd.DataFrame(columns, index=frame.index)
+
+
+def loggable(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a drift reference keeps of each row: its features as they are."""
+    return frame[FEATURES]
+
+
+def contract_for(frame: pd.DataFrame) -> pa.DataFrameSchema:
+    """The schema current data is checked with: the contract, without the label where the data has none."""
+    return SCHEMA if LABEL in frame else SCHEMA.remove_columns([LABEL])
 
 
 def _field(name: str) -> tuple[Any, Any]:
@@ -151,6 +166,28 @@ def to_request(row: dict) -> dict:
         else:
             record[name] = float(value)
     return record
+
+
+def inputs(records: list[Features]) -> tuple[np.ndarray, list[dict]]:
+    """The model's input rows for a batch of records, and what the request log keeps of each (its features)."""
+    rows = [record.features() for record in records]  # {feature: raw value}, the contract's columns
+    return encode(pd.DataFrame(rows, columns=FEATURES)), rows
+
+
+def requests(frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
+    """The frame's rows as requests; `shift` multiplies the named number columns (a name may be an fnmatch pattern:
+    `prefix_*`), kept inside the contract's range so the service takes them."""
+    frame = frame[FEATURES].copy()
+    numbers = [name for name in FEATURES if KIND[name] == NUMBER]
+    for pattern, factor in (shift or {}).items():
+        columns = [name for name in numbers if fnmatch(name, pattern)]
+        if not columns:
+            raise ValueError(f"configs/drift.yaml simulate.shift: {pattern!r} names no number column of the contract")
+        for name in columns:
+            low, high = bounds(name)
+            shifted = (frame[name] * factor).clip(low, high)
+            frame[name] = shifted.round() if pd.api.types.is_integer_dtype(frame[name]) else shifted
+    return [to_request(row) for row in frame.to_dict("records")]
 
 
 def bounds(name: str) -> tuple[float | None, float | None]:

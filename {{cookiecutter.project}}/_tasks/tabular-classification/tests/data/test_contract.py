@@ -4,22 +4,13 @@ import re
 from pathlib import Path
 
 import numpy as np
-{%- if cookiecutter.task == "image-classification" %}
-import pandas as pd
-{%- endif %}
 import pytest
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.cli import main
-from {{ cookiecutter.package }}.features import FEATURES, KIND, {% if cookiecutter.task == "tabular-classification" %}NULLABLE, {% endif %}bounds
+from {{ cookiecutter.package }}.features import FEATURES, KIND, NULLABLE, bounds
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, SCHEMA
 from {{ cookiecutter.package }}.validate import ContractError, validate_frame
-{%- if cookiecutter.task == "image-classification" %}
-
-MISSING, WRONG_TYPE, OUT_OF_RANGE, EMPTY = "pixel_2_5", "pixel_4_4", "pixel_3_3", "pixel_6_1"
-EXTRA = "pixel_8_0"  # a ninth row of pixels: a 9 x 8 image
-NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
-{%- else %}
 
 # The columns each bad table breaks, chosen from whatever the contract holds (the bundled table or an adopted one).
 NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
@@ -30,7 +21,6 @@ WRONG_TYPE = (NUMBERS or FEATURES)[0]  # text in a number column (or a value tha
 OUT_OF_RANGE = (CAPPED or [None])[0]
 EMPTY = next((name for name in REQUIRED if name != OUT_OF_RANGE), None)
 EXTRA = "not_in_the_contract"
-{%- endif %}
 FLOOR = [name for name in NUMBERS if (bounds(name)[0] is not None and bounds(name)[0] >= 0)]  # no negative values
 
 
@@ -168,24 +158,3 @@ def test_validated_frame_has_contract_dtypes(bundled):
     assert [str(value) for value in sorted(validated[LABEL].unique(), key=CLASSES.index)] == [
         str(value) for value in CLASSES if value in set(validated[LABEL])
     ]
-{%- if cookiecutter.task == "image-classification" %}
-
-
-def test_monitored_statistics_follow_the_ink(bundled):
-    """What the drift check compares: a fainter pen, a moved digit and a blank image change what they should."""
-    from {{ cookiecutter.package }}.features import monitored
-    from {{ cookiecutter.package }}.schema import SIDE
-
-    images = bundled[FEATURES].head(50)
-    base = monitored(images)
-    fainter = monitored(images * 0.5)
-    np.testing.assert_allclose(fainter["intensity"], base["intensity"] * 0.5)
-    unchanged = ["ink", "centre_row", "centre_column"]
-    np.testing.assert_allclose(fainter[unchanged], base[unchanged])
-    right = np.zeros((len(images), SIDE, SIDE))
-    right[:, :, 1:] = images.to_numpy().reshape(-1, SIDE, SIDE)[:, :, :-1]
-    shifted = monitored(pd.DataFrame(right.reshape(len(images), -1), columns=FEATURES))
-    assert (shifted["centre_column"] > base["centre_column"].to_numpy()).all()
-    blank = monitored(pd.DataFrame([[0.0] * len(FEATURES)], columns=FEATURES))
-    assert blank.iloc[0].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0]
-{%- endif %}
