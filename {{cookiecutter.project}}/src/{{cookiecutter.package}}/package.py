@@ -152,7 +152,7 @@ def package(last_run: bool = False) -> dict:
         "bento": bento_tag,
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
         "image_packages": image_packages(),
-        # A training row shown in the OpenAPI schema (not for large images: the schema would hold every pixel).
+        # A training row shown in the OpenAPI schema (not for a large input: the schema would hold every value).
         "example": to_request(load_split(splits_dir, "train").iloc[0].to_dict()) if NUM_INPUTS <= 4096 else None,
     }
     assemble(settings)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 {%- endif %}
 
-from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }} import config, features, registry
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.data import load_split
 from {{ cookiecutter.package }}.drift import (
@@ -33,7 +33,7 @@ from {{ cookiecutter.package }}.drift import (
     summarise,
     with_predictions,
 )
-from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, {% endif %}MONITORED, {% if cookiecutter.task == "tabular-classification" %}NULLABLE, bounds, {% endif %}loggable
+from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, {% endif %}MONITORED{% if cookiecutter.task == "tabular-classification" %}, NULLABLE, bounds{% endif %}
 from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL
 from {{ cookiecutter.package }}.validate import read_table, validate_frame
@@ -150,7 +150,7 @@ def _reports() -> tuple[Path, Path, Path]:
 def test_the_reference_travels_with_the_model_version(staging):
     reference = reference_for(staging)
     train = load_split(config.load("data")["splits_dir"], "train")
-    assert sorted(reference.columns) == sorted([*loggable(train.head(1)).columns, LABEL, PREDICTION])
+    assert sorted(reference.columns) == sorted([*features.loggable(train.head(1)).columns, LABEL, PREDICTION])
     assert len(reference) == min(len(train), config.load("drift")["reference_rows"])  # the sample, or all of it
     assert set(reference[PREDICTION]) <= set(CLASS_NAMES)
     artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(staging.run_id, "reference")]
