@@ -103,7 +103,7 @@ def test_a_folder_of_colour_shapes_is_adopted_and_the_whole_loop_runs_on_it(proj
     assert raw == project.path / "data/raw/shapes"
     copied = sorted(path.relative_to(raw).as_posix() for path in raw.rglob("*") if path.is_file())
     assert len(copied) == readable and "circle/broken.png" not in copied and "square/notes.txt" not in copied
-    assert len(list((project.path / "tests/fixtures/images").rglob("*.*"))) == 3 * 20  # the tests' sample
+    assert len(list((project.path / "tests/fixtures/images").rglob("*.*"))) == 3 * 50  # the tests' sample
 
     project.make("pipeline")
     metrics = json.loads((project.path / "reports/metrics.json").read_text())["metrics"]
@@ -113,7 +113,7 @@ def test_a_folder_of_colour_shapes_is_adopted_and_the_whole_loop_runs_on_it(proj
 
     for stale in project.path.glob(f"{REQUEST_LOG}*"):
         stale.unlink()
-    jpeg, png = raw / "circle/003.jpg", raw / "triangle/002.png"
+    jpeg, png = raw / "circle/030.jpg", raw / "triangle/002.png"  # 40x40 (resized to 32x32) and 32x32
     with serving(project, tmp_path / "serve.log") as url:
         answers = {}
         for path in (jpeg, png):
@@ -133,7 +133,7 @@ def test_a_folder_of_colour_shapes_is_adopted_and_the_whole_loop_runs_on_it(proj
         assert call(f"{url}/readyz")[0] == 200
     logged = [json.loads(line) for line in (project.path / REQUEST_LOG).read_text().splitlines()]
     assert len(logged) == 2 + len(smoke["records"])  # the refused upload is not logged
-    assert (logged[0]["features"]["width"], logged[0]["features"]["height"]) == (40, 40)  # 003.jpg, before resizing
+    assert (logged[0]["features"]["width"], logged[0]["features"]["height"]) == (40, 40)  # 030.jpg, before resizing
     assert "pixels" not in json.dumps(logged[0])  # statistics, not the image
 
     drift = project.run(PYTHON, "-m", project.package, "drift", REQUEST_LOG, check=False)

@@ -139,8 +139,11 @@ class ImageFiles(Dataset):
         return array
 
 
-class ImageDataModule(L.LightningDataModule):
-    """The saved split's images, read from their files by `num_workers` processes (0: in the training process)."""
+class ImageDataModule(InMemoryDataModule):
+    """The saved split's images, read from their files by `num_workers` processes (0: in the training process).
+
+    Only the index is held in memory; the loaders are InMemoryDataModule's, over ImageFiles datasets.
+    """
 
     def __init__(
         self,
@@ -151,8 +154,7 @@ class ImageDataModule(L.LightningDataModule):
         augment: dict | None = None,
         fit_rows: int = 5000,
     ):
-        super().__init__()
-        self.splits_dir, self.batch_size, self.eval_batch_size = splits_dir, batch_size, eval_batch_size
+        super().__init__(splits_dir, batch_size, eval_batch_size)
         self.num_workers, self.augment, self.fit_rows = num_workers, augment, fit_rows
         self.frames: dict[str, pd.DataFrame] = {}
 
@@ -171,15 +173,6 @@ class ImageDataModule(L.LightningDataModule):
         dataset = ImageFiles(self.frames[name], self.augment if name == "train" else None)
         workers = {"num_workers": self.num_workers, "persistent_workers": self.num_workers > 0}
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
 
 DataModule = ImageDataModule

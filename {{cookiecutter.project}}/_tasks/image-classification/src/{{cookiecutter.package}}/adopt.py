@@ -23,7 +23,8 @@ from .images import scan
 from .schema import LABEL, MODES
 
 GREY = {"1", "L", "LA"}
-SAMPLE_PER_CLASS = 20  # images of each class the project's own tests use (tests/fixtures/images/)
+SAMPLE_PER_CLASS = 50  # images of each class the project's own tests use (tests/fixtures/images/) ...
+SAMPLE_IMAGES = 1000  # ... and at most this many in all
 PACKAGE = __package__
 
 SCHEMA_TEMPLATE = string.Template(
@@ -159,8 +160,9 @@ def adopt(data: str, root: Path = Path("."), size: str | None = None, mode: str 
                    capture_output=True)  # fmt: skip
     fixtures = root / "tests/fixtures/images"
     shutil.rmtree(fixtures, ignore_errors=True)
+    per_class = max(2, min(SAMPLE_PER_CLASS, SAMPLE_IMAGES // len(classes)))
     for label, group in frame.groupby(LABEL):
-        for path in group.sample(n=min(SAMPLE_PER_CLASS, len(group)), random_state=0)["path"]:
+        for path in group.sample(n=min(per_class, len(group)), random_state=0)["path"]:
             destination = fixtures / label / Path(path).name
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
@@ -201,7 +203,7 @@ def adopt(data: str, root: Path = Path("."), size: str | None = None, mode: str 
         lines += [f"    (+{len(left_out) - 10} more)"] if len(left_out) > 10 else []
     lines += [
         f"wrote {schema_path.relative_to(root)} (the contract), configs/data.yaml (raw), tests/fixtures/images/ "
-        f"(up to {SAMPLE_PER_CLASS} images per class for the project's own tests), README.md (the data section)",
+        f"(up to {per_class} images per class for the project's own tests), README.md (the data section)",
         "gate: no absolute floor (configs/gate.yaml floor: null): a model must beat the majority-class baseline "
         "and the champion; set a floor once you know what is good enough",
         committed,
