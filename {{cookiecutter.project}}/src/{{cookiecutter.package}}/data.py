@@ -22,7 +22,7 @@ from .features import FEATURES, encode
 from .metrics import label_codes
 from .schema import BUNDLED, LABEL
 from .splits import SPLITS, check_split_current, file_sha256, load_split, save_splits, split
-from .validate import ContractError
+from .validate import ADOPT, ContractError
 
 __all__ = ["SPLITS", "check_split_current", "file_sha256", "load_split", "save_splits", "split"]  # re-exported
 
@@ -32,7 +32,7 @@ def write_bundled_data(path: str | Path) -> Path:
     if BUNDLED is None:
         raise ContractError(
             f"{path} is missing, and this project's contract was adopted from your own data (schema.BUNDLED is None). "
-            "Put the file back (commit it, or fetch it in `make data`), or adopt another: make adopt DATA=... LABEL=..."
+            f"Put it back (commit it, or fetch it in `make data`), or adopt another: {ADOPT}"
         )
 {%- if cookiecutter.task == "image-classification" %}
     return write_digits(path)  # PNG files in class subfolders, the layout of your own images

@@ -9,6 +9,11 @@ import pandera.pandas as pa
 from .schema import SCHEMA
 
 CONTRACT = f"{__package__}.schema"  # where the contract is defined, named in every failure message
+{%- if cookiecutter.task == "image-classification" %}
+WHAT, ADOPT = "folder", "make adopt DATA=<folder of class subfolders>"  # named in "no such ..." messages
+{%- else %}
+WHAT, ADOPT = "file", "make adopt DATA=<file> LABEL=<column>"  # named in "no such ..." messages
+{%- endif %}
 
 # Failure cases that only repeat what a failed coercion already said about the same value.
 _ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
@@ -44,9 +49,7 @@ def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
     if path.is_dir():
         return read_folder(path)
     if not path.is_file():
-        raise ContractError(
-            f"{path}: no such file. Run `make data` for the bundled data, or `make adopt DATA=<file> LABEL=<column>`."
-        )
+        raise ContractError(f"{path}: no such {WHAT}. Run `make data` for the bundled data, or `{ADOPT}`.")
     if path.suffix.lower() in {".parquet", ".pq"}:
         try:
             return pd.read_parquet(path)

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from .schema import HEIGHT, LABEL, MODE, MODES, WIDTH
 
 EXTENSIONS = {".png", ".jpg", ".jpeg"}
+FORMATS = {"PNG", "JPEG"}  # what an upload may be (a folder is filtered by EXTENSIONS)
 SHAPE = (len(MODE), HEIGHT, WIDTH)  # channels first, as the network takes them
 MAX_PIXELS = 50_000_000  # a larger image (a decompression bomb, or a photo at print size) is refused
 STATS = ["brightness", "contrast", "ink", "centre_row", "centre_column", "width", "height"]
@@ -29,6 +30,8 @@ def decode(source: bytes | str | Path) -> tuple[np.ndarray, tuple[int, int]]:
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
             size, mode = image.size, image.mode
+            if image.format not in FORMATS:
+                raise ImageError(f"a {image.format} image; send PNG or JPEG")
             if size[0] * size[1] > MAX_PIXELS:
                 raise ImageError(f"it is {size[0]}x{size[1]} pixels; the limit is {MAX_PIXELS:,} (scale it down)")
             image.load()  # decodes the whole file: a truncated or corrupt one fails here, not in training
@@ -68,6 +71,8 @@ def scan(folder: str | Path) -> tuple[pd.DataFrame, list[str]]:
                 with Image.open(io.BytesIO(data)) as image:
                     image.load()
                     (width, height), mode = image.size, image.mode
+                    if image.format not in FORMATS:  # decode refuses it too: training must not meet it
+                        raise OSError(f"a {image.format} file named {file.suffix}")
             except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
                 left_out.append(f"{file}: not a readable image ({type(error).__name__}: {error})")
                 continue
