@@ -11,7 +11,7 @@ TASK ?= tabular-classification
 DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-drift bench-serve clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -73,6 +73,12 @@ bench-adopt: venv ## a user's table at scale: make adopt + make validate + one e
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-adopt . project_name="Large Table"
 	$(MAKE) -C build/bench-adopt/large-table setup VENV=$(VENV)
 	$(PYTHON) bench/adopt_scale.py --project build/bench-adopt/large-table
+
+bench-images: venv ## a user's image folder at scale: make adopt + make validate + one epoch on 10,000 28x28 PNGs
+	rm -rf build/bench-images
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-images . task=image-classification project_name="Image Folder"
+	$(MAKE) -C build/bench-images/image-folder setup VENV=$(VENV)
+	$(PYTHON) bench/images_scale.py --project build/bench-images/image-folder
 
 bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs per-column scipy KS
 	rm -rf build/bench-drift

@@ -8,10 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-import requests
-from mlflow.exceptions import MlflowException
-
-from . import config, tracking
+from . import config
 from .validate import ContractError
 
 
@@ -85,6 +82,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, value in result["metrics"].items():
         marker = "  <- primary" if name == result["primary_metric"] else ""
         print(f"  {name:<{width}}  {value:.4f}{marker}")
+    from . import tracking
+
     store = tracking.settings()["tracking_uri"]
     print(f"metrics:  {config.load('evaluate')['metrics_file']}")
     print(f"model:    {result['model_uri']} (MLflow run {result['run_id']})")
@@ -320,6 +319,8 @@ def cmd_release_pin(args: argparse.Namespace) -> int:
     if version is None:
         print(f"{PIN} not changed by the last commit: train and gate this commit")
         return 3
+    from . import tracking
+
     tracking.start(tracking.settings())
     client, name = MlflowClient(), model_name()
     tags = client.get_model_version(name, version).tags
@@ -523,18 +524,33 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # progress bars fill CI logs
     try:
         return args.run(args)
-    except (MlflowException, requests.exceptions.ConnectionError) as error:
+    except Exception as error:
+        if not isinstance(error, _expected_errors()):
+            raise
         print(f"error: {_unreachable(error) or error}", file=sys.stderr)
         return 2
-    except (ContractError, config.ConfigError, OSError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """What a command fails with for the user to fix: one line, exit 2. A traceback is left for anything else.
+
+    MLflow and requests are looked up only once something failed: `make adopt` and `make validate` never import
+    them (about 5 s of a command's start).
+    """
+    errors: tuple[type[Exception], ...] = (ContractError, config.ConfigError, OSError, ValueError, RuntimeError)
+    if "mlflow" in sys.modules:
+        from mlflow.exceptions import MlflowException
+
+        errors += (MlflowException,)
+    return errors  # requests' ConnectionError is an OSError
 
 
 def _unreachable(error: Exception) -> str | None:
     """A clear line for a tracking server that does not answer, instead of a connection-pool message."""
     text = str(error)
-    if not isinstance(error, requests.exceptions.ConnectionError) and "failed with exception" not in text:
+    requests = sys.modules.get("requests")
+    connection = requests is not None and isinstance(error, requests.exceptions.ConnectionError)
+    if not connection and "failed with exception" not in text:
         return None
     import mlflow
 

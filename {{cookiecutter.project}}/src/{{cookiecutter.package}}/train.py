@@ -1,5 +1,6 @@
 """Train the classifier with Lightning and record everything needed to reproduce it in MLflow."""
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
                 "mlflow.source.git.commit": commit,
                 "git.dirty": str(dirty).lower(),
                 "data.source": data_cfg["raw"],
-                "data.source.sha256": file_sha256(data_cfg["raw"]),
+                # Checked against the raw data before training (check_split_current): not hashed a third time.
+                "data.source.sha256": json.loads((splits_dir / "manifest.json").read_text())["source_sha256"],
                 "data.train.sha256": file_sha256(splits_dir / "train.csv"),
                 "device": str(trainer.strategy.root_device),
                 "epochs_trained": str(trainer.current_epoch),
