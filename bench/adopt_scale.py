@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,19 +69,6 @@ def table(rows: int, seed: int):
     return pd.DataFrame(columns)
 
 
-def measure(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one process; its output is shown only if it fails."""
-    start = time.perf_counter()
-    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-        output = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)  # this process's own peak, not the largest child's so far
-        process.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - start
-    if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} exited {process.returncode} in {cwd}:\n{output[-4000:]}")
-    return elapsed, usage.ru_maxrss * 1024 / MiB  # Linux reports KiB
-
-
 def training_tensors(config, project: Path) -> tuple[str, float]:
     """The training split as the project's data module holds it for training: shapes and MiB."""
     (data,) = baked.modules(project, "data")
@@ -108,12 +94,12 @@ def main() -> None:
         del frame
 
         reader = "import sys, pandas; pandas.read_csv(sys.argv[1], low_memory=False)"
-        read = measure([python, "-c", reader, str(path)], project)
-        adopt = measure([python, "-m", package, "adopt", str(path), "--label", LABEL], project)
-        validate = measure([python, "-m", package, "validate"], project)
-        imports = measure([python, "-c", f"import {package}.train"], project)
+        read = baked.measure([python, "-c", reader, str(path)], project)[:2]
+        adopt = baked.measure([python, "-m", package, "adopt", str(path), "--label", LABEL], project)[:2]
+        validate = baked.measure([python, "-m", package, "validate"], project)[:2]
+        imports = baked.measure([python, "-c", f"import {package}.train"], project)[:2]
         train = [python, "-m", package, "train", "train.trainer.max_epochs=1", "train.trainer.accelerator=cpu"]
-        epoch = measure(train, project)
+        epoch = baked.measure(train, project)[:2]
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -24,11 +24,12 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import baked
 
 CLASSES = 10
 CHUNK = 1000  # images generated at once: memory stays bounded at any --side
@@ -175,22 +176,6 @@ def pinned(cores: int) -> tuple[list[int] | None, str]:
     return available[:cores], f"pinned to {cores} of {len(available)} cores (CPUs {available[:cores]})"
 
 
-def measure(command: list[str], cwd: Path, env: dict, cpus: list[int] | None) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and output of one process; its output is shown if it fails."""
-    preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-    start = time.perf_counter()
-    with subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec
-    ) as process:
-        output = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)  # this process's own peak, not the largest child's so far
-        process.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - start
-    if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} exited {process.returncode} in {cwd}:\n{output[-4000:]}")
-    return elapsed, usage.ru_maxrss * 1024 / MiB, output  # Linux reports KiB
-
-
 def main() -> None:
     args = parse()
     if args.reference:  # a child of the run below: one reference, its result as the last line
@@ -210,7 +195,7 @@ def main() -> None:
     this = str(Path(__file__).resolve())
 
     def run(*command: str) -> tuple[float, float, str]:
-        return measure([python, *command], project, env, cpus)
+        return baked.measure([python, *command], project, env, cpus)
 
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
