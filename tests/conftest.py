@@ -4,7 +4,8 @@ from tests.baked import bake
 
 # Slow tests share a baked, installed project per combination (session fixtures are per test worker): each project's
 # tests run in one worker (`pytest -n 2 --dist loadgroup`, as `make test` runs them), the projects side by side.
-MODULE_GROUPS = {"test_adopt": "adopt"}  # modules with a project of their own; the other slow ones use `defaults`
+# Modules with a project of their own; the other slow ones use `defaults`.
+MODULE_GROUPS = {"test_adopt": "adopt", "test_adopt_images": "adopt-images"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups

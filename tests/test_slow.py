@@ -17,8 +17,11 @@ from tests.baked import SLOW, VENV, free_port, params
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", params(SLOW))
+@pytest.mark.parametrize("name", params(["defaults"]))
 def test_project_tests_pass(installed, name):
+    """The tabular project's own tests on the bundled table. An image project's run in tests/test_adopt_images.py,
+    on adopted colour images: the same tests on data further from the demo's (the table's, on adopted tables, in
+    tests/test_adopt.py)."""
     installed(name).make("test")
 
 
