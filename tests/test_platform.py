@@ -139,14 +139,16 @@ def team_project(installed, mlflow_server, tmp_path_factory):
     """A copy of the defaults project whose every make call talks to the team server."""
     project = installed("defaults")
     root = tmp_path_factory.mktemp("team") / "project"
-    shutil.copytree(project.path, root, symlinks=True, ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts"))
-    return BakedProject(path=root, context=project.context)
+    shutil.copytree(
+        project.path, root, symlinks=True, ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts", ".venv")
+    )
+    return BakedProject(path=root, context=project.context, venv=project.venv)  # the same code, set up once
 
 
 def _make(project: BakedProject, server: MlflowServer, *targets: str, check: bool = True, **variables: str):
     env = {"MLFLOW_TRACKING_URI": server.url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
            "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}  # fmt: skip
-    arguments = [f"{key}={value}" for key, value in {"VENV": str(VENV), **variables}.items()]
+    arguments = [f"{key}={value}" for key, value in {"VENV": str(project.venv), **variables}.items()]
     return project.run("make", "--no-print-directory", *targets, *arguments, check=check, **env)
 
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.baked import SLOW, VENV, free_port, params
+from tests.baked import SLOW, free_port, params
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
     assert bento["alias"] == "staging" and bento["bento"].endswith(f"-m{bento['mlflow_version']}")
     port = free_port()
     server = subprocess.Popen(
-        ["make", "--no-print-directory", "serve", f"VENV={VENV}", f"PORT={port}"],
+        ["make", "--no-print-directory", "serve", f"VENV={project.venv}", f"PORT={port}"],
         cwd=project.path,
         env={"BENTOML_HOME": str(project.path / ".bentoml-home"), **os.environ},
         stdout=subprocess.DEVNULL,
@@ -74,7 +74,7 @@ def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
     try:
         url = f"http://127.0.0.1:{port}"
         project.run(
-            str(VENV / "bin" / "python"),
+            project.python,
             "-c",
             f"""
 import subprocess, time, urllib.request
@@ -117,7 +117,7 @@ def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed
     # The exit codes a workflow branches on, through make: 0 no drift, 1 drift, 3 invalid data.
     assert project.make("drift", CURRENT="logs/traffic-held-out.jsonl", check=False).returncode == 0
     assert project.make("drift", CURRENT="logs/traffic-shifted.jsonl", check=False).returncode != 0
-    assert project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift",
+    assert project.run(project.python, "-m", project.package, "drift",
                        "logs/traffic-shifted.jsonl", check=False).returncode == 1  # fmt: skip
     if project.context["task"] == "image-classification":  # current data as a folder, one file no image
         broken = project.path / "data" / "broken"
@@ -135,7 +135,7 @@ def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed
     invalid = project.make("drift", CURRENT=current, ALIAS="staging", check=False)
     assert re.search(r"make(\[\d+\])?: \*\*\* \[Makefile", invalid.stderr), invalid.stderr  # make[1] under make
     assert problem in invalid.stderr
-    completed = project.run(str(VENV / "bin" / "python"), "-m", project.package, "drift", current,
+    completed = project.run(project.python, "-m", project.package, "drift", current,
                             "--alias", "staging", check=False)  # fmt: skip
     assert completed.returncode == 3 and named in completed.stderr
 

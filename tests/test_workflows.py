@@ -12,11 +12,12 @@ import subprocess
 import pytest
 import yaml
 
-from tests.baked import VENV, BakedProject
+from tests.baked import BakedProject
 
 pytestmark = pytest.mark.slow
 
-COVERED_ELSEWHERE = {"make test"}  # the project's own tests: test_slow.py::test_project_tests_pass runs them
+COVERED_ELSEWHERE = {"make test"}
+LOCAL_SETUP = "./.github/actions/setup"  # the project's own tests: test_slow.py::test_project_tests_pass runs them
 
 
 def _steps(project: BakedProject, workflow: str, job: str) -> list[dict]:
@@ -30,7 +31,12 @@ def _run_ci_steps(project: BakedProject, tmp_path) -> dict[str, object]:
     summary.write_text("")
     outcomes, results, failed = {}, {}, False
     for step in _steps(project, "ci.yml", "test"):
-        run, condition = step.get("run"), step.get("if", "")
+        run, condition, env = step.get("run"), step.get("if", ""), {}
+        if step.get("uses") == LOCAL_SETUP:  # the composite action's own step: `make setup` with the lock enforced
+            action = yaml.safe_load((project.path / LOCAL_SETUP / "action.yml").read_text())
+            install = next(inner for inner in action["runs"]["steps"] if "run" in inner)
+            torch = step.get("with", {}).get("torch", action["inputs"]["torch"]["default"])
+            run, env = install["run"], {**install["env"], "TORCH": torch}
         if run is None or run in COVERED_ELSEWHERE:
             continue
         if "steps.gate.outcome == 'success'" in condition:
@@ -41,7 +47,9 @@ def _run_ci_steps(project: BakedProject, tmp_path) -> dict[str, object]:
             wanted = not failed  # a step without `if:` runs only while every step before it succeeded
         if not wanted:
             continue
-        completed = project.run("bash", "-c", run, check=False, VENV=str(VENV), GITHUB_STEP_SUMMARY=str(summary))
+        completed = project.run(
+            "bash", "-c", run, check=False, VENV=str(project.venv), GITHUB_STEP_SUMMARY=str(summary), **env
+        )
         results[run] = completed
         if step.get("id"):
             outcomes[step["id"]] = "success" if completed.returncode == 0 else "failure"
@@ -83,8 +91,8 @@ def scratch_repo(installed, tmp_path):
     """A copy of the defaults project with a first commit, pushed to a bare `origin`: real git, no GitHub."""
     project = installed("defaults")
     root = tmp_path / "repo"
-    shutil.copytree(project.path, root, symlinks=True)
-    copy = BakedProject(path=root, context=project.context)
+    shutil.copytree(project.path, root, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
+    copy = BakedProject(path=root, context=project.context, venv=project.venv)  # the same code, set up once
     if copy.make("package", check=False).returncode != 0:  # no @staging yet: this test runs on its own
         copy.make("pipeline")
     copy.run("git", "commit", "--quiet", "-m", "first commit", "--author", "Dev <dev@example.com>")
@@ -115,14 +123,16 @@ def test_cd_gitops_steps_bump_render_and_revert_with_real_commits(scratch_repo, 
     bento = json.loads((project.path / "artifacts" / "bento.json").read_text())
     assert info["image"] == "ghcr.io/acme/" + bento["bento"] and info["model_version"] == bento["mlflow_version"]
 
-    dry = project.run(str(VENV / "bin" / "python"), "-m", project.package, "publish", "--registry", "ghcr.io/acme",
+    dry = project.run(project.python, "-m", project.package, "publish", "--registry", "ghcr.io/acme",
                       "--dry-run").stdout  # fmt: skip
     assert f"containerize {bento['bento']} --image-tag {info['image']}" in dry and f"docker push {info['image']}" in dry
 
     project.make("bento-export")
     other_store = tmp_path / "other-bentoml-home"
-    project.run("make", "--no-print-directory", "bento-import", f"VENV={VENV}", BENTOML_HOME=str(other_store))
-    listed = project.run(str(VENV / "bin" / "bentoml"), "list", "-o", "json", BENTOML_HOME=str(other_store)).stdout
+    project.run("make", "--no-print-directory", "bento-import", f"VENV={project.venv}", BENTOML_HOME=str(other_store))
+    listed = project.run(
+        str(project.venv / "bin" / "bentoml"), "list", "-o", "json", BENTOML_HOME=str(other_store)
+    ).stdout
     assert bento["bento"] in {entry["tag"] for entry in json.loads(listed)}
 
     before = _rendered(project, "staging")
@@ -142,12 +152,12 @@ def test_cd_gitops_steps_bump_render_and_revert_with_real_commits(scratch_repo, 
 
 def test_retrain_steps_pin_the_version_and_cd_releases_it_without_training(scratch_repo, tmp_path):
     project, _ = scratch_repo
-    python = str(VENV / "bin" / "python")
+    python = project.python
     project.make("promote", ENV="production")
     outputs = tmp_path / "github_output"
     for step in _steps(project, "retrain.yml", "retrain"):
         if step.get("run") == "make scheduled-check":
-            project.run("bash", "-c", step["run"], VENV=str(VENV), GITHUB_OUTPUT=str(outputs))
+            project.run("bash", "-c", step["run"], VENV=str(project.venv), GITHUB_OUTPUT=str(outputs))
     decision = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     assert decision["retrain"] in {"yes", "no"} and decision["reason"]
 
