@@ -8,6 +8,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import tomllib
 
 import pytest
 import yaml
@@ -40,6 +41,17 @@ def test_pipeline_runs_end_to_end_and_meets_the_accuracy_floor(installed, name):
     assert metrics["primary_metric"] == project.context["__primary_metric"]
     assert metrics["metrics"]["accuracy"] >= 0.95, metrics
     assert "accuracy" in completed.stdout and "mlflow.db" in completed.stdout
+    # The bento installs the serving subset of uv.lock, every package at its locked version, torch's CPU build.
+    name, version = json.loads((project.path / "artifacts" / "bento.json").read_text())["bento"].split(":")
+    bento = project.path / ".bentoml-home" / "bentos" / name / version
+    lines = (bento / "env" / "python" / "requirements.txt").read_text().splitlines()
+    pinned = dict(line.split(";")[0].strip().split("==") for line in lines if "==" in line)
+    locked = {}
+    for package in tomllib.loads((project.path / "uv.lock").read_text())["package"]:
+        locked.setdefault(package["name"], set()).add(package.get("version"))
+    assert pinned and all(version in locked[package] for package, version in pinned.items()), (pinned, locked)
+    assert pinned["torch"].endswith("+cpu") and {"bentoml", "pandera", "pandas", "pydantic"} <= set(pinned)
+    assert not {"lightning", "mlflow", "evidently", "torchmetrics"} & set(pinned), "training-only packages served"
 
 
 def test_second_pipeline_gates_against_the_promoted_first_model(installed):

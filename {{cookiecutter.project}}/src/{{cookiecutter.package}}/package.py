@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,23 +34,25 @@ def last_build() -> dict:
     return json.loads(RECORD.read_text())
 
 
-def image_packages() -> list[str]:
-    """Serving dependencies only, at the versions this environment runs (CPU torch: the model is small)."""
-    from importlib.metadata import version
+# Declared dependencies the service never imports: left out of the bento with whatever only they need.
+NOT_SERVED = ["evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "scikit-learn", "scipy", "torchmetrics"]
 
-    torch_version = torch.__version__.split("+")[0]
-    return [
-        "--extra-index-url https://download.pytorch.org/whl/cpu",
-        f"torch=={torch_version}",
-        f"bentoml=={version('bentoml')}",
-        f"pandera[pandas]=={version('pandera')}",
-        f"pandas=={version('pandas')}",
-        f"numpy=={version('numpy')}",
-        f"pyyaml=={version('pyyaml')}",
-{%- if cookiecutter.task == "image-classification" %}
-        f"pillow=={version('pillow')}",
-{%- endif %}
-    ]
+
+def image_packages() -> list[str]:
+    """The serving subset of uv.lock, every package at its locked version (CPU torch: the model is small)."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not Path("uv.lock").is_file() or uv is None:
+        raise FileNotFoundError("uv.lock (or uv) not found: run `make setup`, which makes the lock, then commit it")
+    prune = [argument for name in NOT_SERVED for argument in ("--prune", name)]
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-dev", "--no-header", "--no-annotate",
+         "--extra", "cpu", *prune],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if exported.returncode != 0:
+        raise RuntimeError(f"uv export failed (is uv.lock current? run `make setup`):\n{exported.stderr[-2000:]}")
+    pinned = [line.strip() for line in exported.stdout.splitlines() if line.strip() and not line.startswith("#")]
+    return ["--extra-index-url https://download.pytorch.org/whl/cpu", *pinned]
 
 
 def safe_tag(text: str) -> str:
