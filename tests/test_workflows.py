@@ -60,7 +60,7 @@ def _run_ci_steps(project: BakedProject, tmp_path) -> dict[str, object]:
 
 
 def test_ci_workflow_steps_pass_in_order_and_a_sabotaged_model_fails_the_gate(installed, tmp_path):
-    project = installed("defaults")
+    project = installed("gitops")
     (tmp_path / "good").mkdir()
     passed = _run_ci_steps(project, tmp_path / "good")
     assert passed["outcomes"] == {"gate": "success"}
@@ -89,7 +89,7 @@ def test_ci_workflow_steps_pass_in_order_and_a_sabotaged_model_fails_the_gate(in
 @pytest.fixture
 def scratch_repo(installed, tmp_path):
     """A copy of the defaults project with a first commit, pushed to a bare `origin`: real git, no GitHub."""
-    project = installed("defaults")
+    project = installed("gitops")
     root = tmp_path / "repo"
     shutil.copytree(project.path, root, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
     copy = BakedProject(path=root, context=project.context, venv=project.venv)  # the same code, set up once

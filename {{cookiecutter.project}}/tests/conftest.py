@@ -53,6 +53,9 @@ def write_project_data(path: str | Path) -> Path:
 def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT) -> Path:
     """Make root a project-shaped scratch folder (configs, the project's data) and the working directory."""
     shutil.copytree(project_root / "configs", root / "configs")
+    for name in ("pyproject.toml", "uv.lock"):  # `make package` installs the lock's serving subset in the bento
+        if (project_root / name).is_file():
+            shutil.copy(project_root / name, root / name)
     monkeypatch.chdir(root)
     # Never touch the store configured for real runs (it may be a team server).
     store = f"sqlite:///{root / 'mlflow.db'}"

@@ -35,12 +35,15 @@ def last_build() -> dict:
 
 
 # Declared dependencies the service never imports: left out of the bento with whatever only they need.
-NOT_SERVED = ["evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "scikit-learn", "scipy", "torchmetrics"]
+NOT_SERVED = [
+    "evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "scikit-learn", "scipy", "torchmetrics",
+]  # fmt: skip
 
 
 def image_packages() -> list[str]:
     """The serving subset of uv.lock, every package at its locked version (CPU torch: the model is small)."""
-    uv = os.environ.get("UV") or shutil.which("uv")
+    bootstrapped = Path("build/tools/uv/bin/uv")  # where `make setup` installs uv when it is not on the PATH
+    uv = os.environ.get("UV") or shutil.which("uv") or (str(bootstrapped) if bootstrapped.is_file() else None)
     if not Path("uv.lock").is_file() or uv is None:
         raise FileNotFoundError("uv.lock (or uv) not found: run `make setup`, which makes the lock, then commit it")
     prune = [argument for name in NOT_SERVED for argument in ("--prune", name)]

@@ -133,7 +133,10 @@ INVALID_DATA = [
 {%- endif %}
 
 
-SEEDS = 25  # random reference/current partitions of one table: every alarm is a false one
+# Random reference/current partitions of one table: every alarm is a false one. Ten keep the test quick and still
+# tell the configured threshold (about 5% false alarms, measured over 40 in `make bench-drift`) from an uncorrected
+# one (over 50%): at most 2 of 10.
+SEEDS, MOST_ALARMS = 10, 2
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +165,7 @@ def test_the_reference_travels_with_the_model_version(staging):
     assert artifacts == [REFERENCE_ARTIFACT]
 
 
+@pytest.mark.thorough
 def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
     """The configured per-column threshold (Bonferroni over the columns) keeps false alarms near 5% or below."""
     model = mlflow.pytorch.load_model(f"models:/{staging.name}/{staging.version}")
@@ -174,9 +178,8 @@ def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
         reference, current = shuffled.iloc[:-size], shuffled.iloc[-size:]
         result = summarise(compare(current, reference, drift_cfg))
         alarms.append(result["drift"])
-    rate = sum(alarms) / SEEDS
-    print(f"false-positive rate over {SEEDS} partitions: {rate:.2f}")
-    assert rate <= 0.12, f"{sum(alarms)} of {SEEDS} unchanged partitions were called drift"
+    print(f"false alarms: {sum(alarms)} of {SEEDS} partitions")
+    assert sum(alarms) <= MOST_ALARMS, f"{sum(alarms)} of {SEEDS} unchanged partitions were called drift"
 
 
 def test_held_out_data_shows_no_drift(held_out):

@@ -70,6 +70,7 @@ def test_precision_is_full_on_cpu_and_explicit_values_pass_through():
 
 
 @pytest.mark.slow
+@pytest.mark.thorough
 def test_ddp_on_two_cpu_processes_syncs_metrics_and_writes_once(splits, workspace):
     """torchrun starts 2 processes (gloo); only rank 0 may log to MLflow or write files."""
     command = [

@@ -295,6 +295,7 @@ def test_drift_check_reads_the_served_request_log(server, packaged):
     assert result["current"]["rows"] == len(frame)
 
 
+@pytest.mark.thorough
 def test_openapi_fuzzing_finds_no_server_error(server):
     """schemathesis against the running server: at least 500 generated requests, none answered with a 5xx.
 
