@@ -256,7 +256,7 @@ def check_served(project: BakedProject, table: Table, rows: list[dict], scratch:
 
 def run_the_loop(project: BakedProject, table: Table, rows: list[dict], scratch: Path, own_tests: bool) -> None:
     """Pipeline, metrics, the served bento on raw rows, drift of the served log, and (own_tests) the project's own
-    tests but DDP, which needs nothing of the table that the defaults project's run does not cover."""
+    tests, the pull request's tier (the thorough one runs in the defaults project)."""
     project.make("pipeline")
     metrics = json.loads((project.path / "reports" / "metrics.json").read_text())
     assert metrics["primary_metric"] == project.context["__primary_metric"]
@@ -272,7 +272,7 @@ def run_the_loop(project: BakedProject, table: Table, rows: list[dict], scratch:
         direct = project.run(project.python, "-m", project.package, "drift", REQUEST_LOG, check=False)
         assert direct.returncode == 1, f"drift exited {direct.returncode}\n{direct.stderr[-3000:]}"
     if own_tests:
-        project.run_tests("-k", "not ddp")
+        project.run_tests("-m", "not thorough")
 
 
 # --- the tests ---
