@@ -19,8 +19,8 @@ help: ## list the targets
 # uv from PATH, else a copy bootstrapped once with pip into build/tools/uv (a fresh machine needs only Python).
 export UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/build/tools/uv/bin/uv)
 
-venv: $(UV) ## the template's development environment (.venv) at the versions uv.lock holds; baked projects share it
-	@# Every time (a no-op in a second when nothing changed): a baked project's sync may have moved a package.
+venv: $(UV) ## the template's development environment (.venv) at the versions uv.lock holds
+	@# Every time: a no-op in a second when nothing changed (baked projects sync their own .venv, not this one).
 	$(UV) sync --locked --inexact --quiet --python $(BASE_PYTHON)
 
 $(CURDIR)/build/tools/uv/bin/uv:
