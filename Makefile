@@ -18,6 +18,11 @@ help: ## list the targets
 
 # uv from PATH, else a copy bootstrapped once with pip into build/tools/uv (a fresh machine needs only Python).
 export UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/build/tools/uv/bin/uv)
+# Where Python may not cache bytecode (PYTHONDONTWRITEBYTECODE), uv compiles it once at install instead of every
+# process compiling its imports at start (the baked projects' Makefile does the same).
+ifneq ($(PYTHONDONTWRITEBYTECODE),)
+export UV_COMPILE_BYTECODE ?= 1
+endif
 
 venv: $(UV) ## the template's development environment (.venv) at the versions uv.lock holds
 	@# Every time: a no-op in a second when nothing changed (baked projects sync their own .venv, not this one).
