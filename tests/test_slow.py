@@ -1,4 +1,4 @@
-"""Slow tier: bake, install into the shared environment, run the project's own tests, lint and pipeline."""
+"""Slow tier: bake, `make setup`, run the project's own tests, lint and pipeline."""
 
 import csv
 import io
@@ -80,6 +80,26 @@ def test_second_pipeline_gates_against_the_promoted_first_model(installed):
     assert second["registered_version"] == str(int(first["registered_version"]) + 1)
     summary = (project.path / "reports" / "summary.md").read_text()
     assert "Δ vs champion" in summary and "@staging" in summary
+
+
+def test_a_pipeline_whose_gate_fails_reports_why_and_packages_nothing(installed):
+    project = installed("defaults")
+    if not _pipeline_ran(project):
+        project.make("pipeline")
+    bento, aliases = (project.path / "artifacts" / "bento.json").read_text(), _aliases(project)
+    model_config = project.path / "configs" / "model.yaml"
+    original = model_config.read_text()
+    model_config.write_text(original.replace("weight_decay: 0.001", "weight_decay: 1000.0"))  # every weight to zero
+    try:
+        completed = project.make("pipeline", ARGS="train.trainer.max_epochs=3", check=False)
+    finally:
+        model_config.write_text(original)
+    assert completed.returncode != 0 and "gate FAILED (floor" in completed.stderr, completed.stderr[-2000:]
+    steps = re.findall(r"^--- (\w+)$", completed.stdout, re.MULTILINE)
+    assert steps == ["data", "validate", "train", "evaluate", "gate"], completed.stdout[-2000:]
+    summary = (project.path / "reports" / "summary.md").read_text()
+    assert summary.startswith("## ❌ Model gate FAILED"), summary[:200]  # written for the pull request, then stopped
+    assert (project.path / "artifacts" / "bento.json").read_text() == bento and _aliases(project) == aliases
 
 
 def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
@@ -164,6 +184,11 @@ def test_demo_shows_drift_from_served_traffic_and_the_retrain_decision(installed
     completed = project.run(project.python, "-m", project.package, "drift", current,
                             "--alias", "staging", check=False)  # fmt: skip
     assert completed.returncode == 3 and named in completed.stderr
+
+
+def _aliases(project) -> list[tuple]:
+    with sqlite3.connect(project.path / "mlflow.db") as db:
+        return sorted(db.execute("select alias, version from registered_model_aliases").fetchall())
 
 
 def _runs(project) -> int:

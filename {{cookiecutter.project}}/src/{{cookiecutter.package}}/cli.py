@@ -132,6 +132,39 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
+# `make pipeline`: each step's own command, in order. Training runs in a process of its own (Lightning's DDP starts
+# one process per device by running that command again); the others share one, so Python, torch, Lightning and
+# MLflow start twice per pipeline instead of once per step (about 10 s a start on 2 cores).
+PIPELINE = (
+    ["data", "--keep-existing"],
+    ["validate"],
+    ["train"],
+    ["evaluate"],
+    ["gate"],
+    ["report"],
+    ["package"],
+    ["smoke"],
+)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    import subprocess
+
+    for argv in PIPELINE:
+        print(f"--- {argv[0]}", flush=True)
+        if argv[0] == "train":
+            command = [sys.executable, "-m", __package__, "train", *args.overrides]
+            status = subprocess.run(command, check=False).returncode
+        else:
+            step = parser().parse_args(argv)
+            status = step.run(step)
+        if status == 1 and argv[0] == "gate":  # a failed gate: report why, then stop; nothing is packaged
+            cmd_report(args)
+        if status != 0:
+            return status
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .smoke import serve_command, serve_env
 
@@ -422,6 +455,10 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--last-run", action="store_true", help="package the last run's model instead (pull requests)")
     step.set_defaults(run=cmd_package)
 
+    step = steps.add_parser("pipeline", help="every step: data (if missing), validate, train, ..., package, smoke")
+    step.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="passed to train, as `make train ARGS=...`")
+    step.set_defaults(run=cmd_pipeline)
+
     step = steps.add_parser("serve", help="serve the last built bento (configs/serve.yaml: port)")
     step.add_argument("--port", type=int, help="default: port in configs/serve.yaml")
     step.set_defaults(run=cmd_serve)
@@ -512,8 +549,9 @@ class _Quiet(logging.Filter):
 def quiet_library_notices() -> None:
     for message in QUIET:
         warnings.filterwarnings("ignore", message=f".*{re.escape(message)}")
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_Quiet())
+    # pytorch_lightning: the name the notices are logged under when mlflow's Lightning integration is loaded.
+    for package in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(f"{package}.utilities.rank_zero").addFilter(_Quiet())
     # The gate prints its own verdict per rule; MLflow's "validating..." lines only repeat it.
     logging.getLogger("mlflow.models.evaluation.validation").setLevel(logging.WARNING)
 
