@@ -68,7 +68,7 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, splits):
     assert _versions() == before_versions
 
 
-def test_challenger_equal_to_champion_passes_within_tolerance(champion):
+def test_challenger_equal_to_champion_passes_within_tolerance_and_the_report_shows_it(champion):
     train(FIT)  # same seed, same data, deterministic: the same model again
     result = gate()
     assert result["verdict"] == PASSED
@@ -76,6 +76,19 @@ def test_challenger_equal_to_champion_passes_within_tolerance(champion):
     assert rule["status"] == PASSED and "no difference" in rule["detail"]
     assert result["champion_difference"]["low"] == result["champion_difference"]["high"] == 0.0
     assert _aliases() == {"production": "1", "staging": "2"}
+    # The pull request's comment on this run: the three contenders side by side, small enough to post.
+    path = report()
+    text = path.read_text()
+    assert len(text.encode()) < 60_000
+    assert text.startswith("## ✅ Model gate PASSED")
+    assert "| metric | challenger | champion | baseline |" in text and "**champion**: version 1" in text
+    assert "Registered as version 2 with alias `@staging`" in text
+    curves = ["roc_curve.png", "pr_curve.png"] if POSITIVE is not None and len(CLASSES) == 2 else []
+    for image in ["confusion_matrix.png", *curves]:
+        assert f"]({image})" in text
+        data = (path.parent / image).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5_000
+    assert curves or not (path.parent / "roc_curve.png").exists()
 
 
 def test_an_error_while_registering_leaves_no_half_registered_version(splits, monkeypatch):
@@ -95,20 +108,3 @@ def test_promote_without_staging_says_what_to_run(splits):
         registry.promote("production")
     with pytest.raises(ValueError, match="promotable"):
         registry.promote("qa")
-
-
-def test_report_reads_well_and_stays_small(champion):
-    train(FIT)
-    gate()
-    path = report()
-    text = path.read_text()
-    assert len(text.encode()) < 60_000
-    assert text.startswith("## ✅ Model gate PASSED")
-    assert "| metric | challenger | champion | baseline |" in text and "**champion**: version 1" in text
-    assert "Registered as version 2 with alias `@staging`" in text
-    curves = ["roc_curve.png", "pr_curve.png"] if POSITIVE is not None and len(CLASSES) == 2 else []
-    for image in ["confusion_matrix.png", *curves]:
-        assert f"]({image})" in text
-        data = (path.parent / image).read_bytes()
-        assert data.startswith(b"\x89PNG") and len(data) > 5_000
-    assert curves or not (path.parent / "roc_curve.png").exists()
