@@ -1,6 +1,7 @@
 """A baked project under test, and the named option combinations every tier uses."""
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -55,7 +57,7 @@ COMBINATIONS = {
         "include_notebook": False,
     },
 }
-# The slow tier installs into this machine's shared environment, so it runs combinations of its Python: one per task.
+# The slow tier's combinations: one per task (each on the machine's Python).
 SLOW = ["defaults", "image-digits"]
 
 
@@ -120,11 +122,31 @@ class BakedProject:
         assignments = [f"{key}={value}" for key, value in {"VENV": str(self.venv), **variables}.items()]
         return self.run("make", "--no-print-directory", *targets, *assignments, check=check)
 
-    def install(self) -> None:
-        self.make("setup")  # uv.lock is made here on the first run, as for a user
+    def install(self, environments: Path | None = None) -> None:
+        """`make setup` (uv.lock is made on the first run, as for a user) into the project's own .venv; or, given a
+        folder of environments, into the one for this project's dependencies, shared with projects that declare the
+        same (a no-op sync where another made it: not one more environment to install and compile)."""
+        if environments is None:
+            self.make("setup")
+            return
+        environments.mkdir(parents=True, exist_ok=True)
+        key = dependencies_key(self.path / "pyproject.toml")
+        with (environments / f"{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a project in another test worker may be making it now
+            self.venv = environments / key
+            self.make("setup")
 
     def run_tests(self, *pytest_args: str) -> subprocess.CompletedProcess:
         return self.run(self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args)
+
+
+def dependencies_key(pyproject: Path) -> str:
+    """What decides a project's environment (its Python, dependencies, extras, groups and uv settings), hashed."""
+    document = tomllib.loads(pyproject.read_text())
+    project = document["project"]
+    decides = [project["requires-python"], project["dependencies"], project.get("optional-dependencies")]
+    decides += [document.get("dependency-groups"), document.get("tool", {}).get("uv")]
+    return hashlib.sha256(json.dumps(decides, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # Slow-tier projects baked with another combination's answers: a group of their own, so a second worker can run them.
@@ -138,17 +160,30 @@ def bake(output_dir: Path, name: str) -> BakedProject:
     return BakedProject(path=path, context=context)
 
 
-# Written by an adoption (or by bentoml, MLflow, pytest, Python): left out of "no file of the project changed".
-STORES_AND_CACHES = {".git", ".bentoml-home", "__pycache__", ".pytest_cache", ".ruff_cache", "mlartifacts", "logs"}
+# Written by an adoption (or by bentoml, MLflow, pytest, Python), or the environment `make setup` made (tens of
+# thousands of files no adoption writes): left out of "no file of the project changed".
+STORES_AND_CACHES = {
+    ".git",
+    ".venv",
+    "build",
+    ".bentoml-home",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "mlartifacts",
+    "logs",
+}
 
 
 def project_files(project: BakedProject) -> dict[str, str]:
-    """Every file of the project (not stores, caches or logs) and its SHA-256."""
-    return {
-        str(path.relative_to(project.path)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in project.path.rglob("*")
-        if path.is_file() and not STORES_AND_CACHES & set(path.relative_to(project.path).parts)
-    }
+    """Every file of the project (not stores, caches, logs or its environment) and its SHA-256."""
+    files = {}
+    for folder, subfolders, names in os.walk(project.path):
+        subfolders[:] = [name for name in subfolders if name not in STORES_AND_CACHES]  # not even walked
+        for name in names:
+            path = Path(folder) / name
+            files[str(path.relative_to(project.path))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
 
 
 def call(url: str, body: object = None, timeout: float = 30) -> tuple[int, str]:

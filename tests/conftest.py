@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.baked import bake
@@ -40,8 +42,19 @@ def baked(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory):
-    """Bake and `make setup` each slow combination once per session (into the one shared environment)."""
+def environments(tmp_path_factory):
+    """One folder for every test worker: an environment per set of dependencies (BakedProject.install)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "environments"
+
+
+# Made in the project's own .venv, as a user's `make setup` makes it; the other slow projects share environments.
+OWN_ENVIRONMENT = {"defaults"}
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory, environments):
+    """Bake and `make setup` each slow combination once per session."""
     done = {}
 
     def get(name: str):
@@ -49,7 +62,7 @@ def installed(tmp_path_factory):
             # A bake of its own: the slow tests run the pipeline in it, while the fast tier (maybe later, in the same
             # worker) checks the `baked` copy exactly as cookiecutter left it.
             project = bake(tmp_path_factory.mktemp(f"{name}-installed"), name)
-            project.install()
+            project.install(None if name in OWN_ENVIRONMENT else environments)
             done[name] = project
         return done[name]
 

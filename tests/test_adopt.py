@@ -144,13 +144,13 @@ def read_csv(path: Path) -> tuple[list[str], list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BakedProject:
+def project(tmp_path_factory, environments) -> BakedProject:
     """A tabular project of this module's own (adoption rewrites its files), baked and `make setup` once."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(COMBINATIONS, "adopted-table", {"project_name": "Adopted Table"})
         baked = bake(tmp_path_factory.mktemp("adopt"), "adopted-table")
     assert baked.context["task"] == "tabular-classification"
-    baked.install()
+    baked.install(environments)
     return baked
 
 

@@ -53,13 +53,13 @@ def draw_shapes(folder: Path, per_class: int = PER_CLASS, seed: int = 0) -> Path
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> BakedProject:
+def project(tmp_path_factory, environments) -> BakedProject:
     """An image project of this module's own (adoption rewrites its files), baked and `make setup` once."""
     with pytest.MonkeyPatch.context() as patch:
         answers = {"project_name": "Adopted Images", "task": "image-classification"}
         patch.setitem(COMBINATIONS, "adopted-images", answers)
         baked = bake(tmp_path_factory.mktemp("adopt-images"), "adopted-images")
-    baked.install()
+    baked.install(environments)
     return baked
 
 
