@@ -82,26 +82,6 @@ def test_second_pipeline_gates_against_the_promoted_first_model(installed):
     assert "Δ vs champion" in summary and "@staging" in summary
 
 
-def test_a_pipeline_whose_gate_fails_reports_why_and_packages_nothing(installed):
-    project = installed("defaults")
-    if not _pipeline_ran(project):
-        project.make("pipeline")
-    bento, aliases = (project.path / "artifacts" / "bento.json").read_text(), _aliases(project)
-    model_config = project.path / "configs" / "model.yaml"
-    original = model_config.read_text()
-    model_config.write_text(original.replace("weight_decay: 0.001", "weight_decay: 1000.0"))  # every weight to zero
-    try:
-        completed = project.make("pipeline", ARGS="train.trainer.max_epochs=3", check=False)
-    finally:
-        model_config.write_text(original)
-    assert completed.returncode != 0 and "gate FAILED (floor" in completed.stderr, completed.stderr[-2000:]
-    steps = re.findall(r"^--- (\w+)$", completed.stdout, re.MULTILINE)
-    assert steps == ["data", "validate", "train", "evaluate", "gate"], completed.stdout[-2000:]
-    summary = (project.path / "reports" / "summary.md").read_text()
-    assert summary.startswith("## ❌ Model gate FAILED"), summary[:200]  # written for the pull request, then stopped
-    assert (project.path / "artifacts" / "bento.json").read_text() == bento and _aliases(project) == aliases
-
-
 def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):
     project = installed("defaults")
     if not _pipeline_ran(project):
@@ -220,3 +200,24 @@ def test_train_refuses_a_file_that_breaks_the_contract(installed):
         assert _runs(project) == runs_before, "no training run may start on invalid data"
     finally:
         raw.write_text(good)
+
+
+def test_a_pipeline_whose_gate_fails_reports_why_and_packages_nothing(installed):
+    project = installed("defaults")
+    # Last of this project's tests: it leaves a failed gate's reports, so the ones above reuse their pipeline's.
+    if not _pipeline_ran(project):
+        project.make("pipeline")
+    bento, aliases = (project.path / "artifacts" / "bento.json").read_text(), _aliases(project)
+    model_config = project.path / "configs" / "model.yaml"
+    original = model_config.read_text()
+    model_config.write_text(original.replace("weight_decay: 0.001", "weight_decay: 1000.0"))  # every weight to zero
+    try:
+        completed = project.make("pipeline", ARGS="train.trainer.max_epochs=3", check=False)
+    finally:
+        model_config.write_text(original)
+    assert completed.returncode != 0 and "gate FAILED (floor" in completed.stderr, completed.stderr[-2000:]
+    steps = re.findall(r"^--- (\w+)$", completed.stdout, re.MULTILINE)
+    assert steps == ["data", "validate", "train", "evaluate", "gate"], completed.stdout[-2000:]
+    summary = (project.path / "reports" / "summary.md").read_text()
+    assert summary.startswith("## ❌ Model gate FAILED"), summary[:200]  # written for the pull request, then stopped
+    assert (project.path / "artifacts" / "bento.json").read_text() == bento and _aliases(project) == aliases
