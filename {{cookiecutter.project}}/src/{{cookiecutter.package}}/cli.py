@@ -165,6 +165,13 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bento_import(args: argparse.Namespace) -> int:
+    from .package import import_archive
+
+    print(import_archive(args.archive))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .smoke import serve_command, serve_env
 
@@ -458,6 +465,10 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("pipeline", help="every step: data (if missing), validate, train, ..., package, smoke")
     step.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="passed to train, as `make train ARGS=...`")
     step.set_defaults(run=cmd_pipeline)
+
+    step = steps.add_parser("bento-import", help="an exported bento into the store; the same one again is a no-op")
+    step.add_argument("archive", help="the file `make bento-export` wrote, e.g. build/release/service.bento")
+    step.set_defaults(run=cmd_bento_import)
 
     step = steps.add_parser("serve", help="serve the last built bento (configs/serve.yaml: port)")
     step.add_argument("--port", type=int, help="default: port in configs/serve.yaml")

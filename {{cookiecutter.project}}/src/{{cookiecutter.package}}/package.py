@@ -1,6 +1,7 @@
 """`make package`: the registry's model (by alias) into the bento model store, then `bentoml build`."""
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -180,3 +181,43 @@ def package(last_run: bool = False) -> dict:
     RECORD.parent.mkdir(parents=True, exist_ok=True)
     RECORD.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under folder and its SHA-256: two bentos with the same tree are the same bento."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def import_archive(archive: str | Path) -> str:
+    """`make bento-import`: an exported bento into the local store, safe to run twice.
+
+    The bento already in the store, file for file, is a no-op (a re-run job, or a build and an image job sharing
+    one runner's store); a different bento under the same tag is refused, never replaced.
+    """
+    archive = Path(archive)
+    if not archive.is_file():
+        raise FileNotFoundError(f"{archive}: no exported bento here. The build job writes it (`make bento-export`).")
+    with tempfile.TemporaryDirectory() as scratch:
+        # Unpacked first in a store of its own: its tag and files, compared before the real store is touched.
+        env = {**os.environ, "BENTOML_HOME": scratch}
+        command = [sys.executable, "-m", "bentoml", "import", str(archive)]
+        unpacked = subprocess.run(command, env=env, capture_output=True, text=True)
+        if unpacked.returncode != 0:
+            raise RuntimeError(f"{archive}: not a bento archive bentoml can import:\n{unpacked.stderr[-2000:]}")
+        (incoming,) = [path for path in Path(scratch, "bentos").glob("*/*") if path.is_dir()]
+        tag = f"{incoming.parent.name}:{incoming.name}"
+        try:
+            present = Path(bentoml.get(tag).path)
+        except bentoml.exceptions.NotFound:
+            bentoml.import_bento(str(archive))
+            return f"imported bento {tag}"
+        if _tree(present) != _tree(incoming):
+            raise ValueError(
+                f"a different bento is already in the store as {tag} ({present}): it is not replaced. Delete it "
+                f"(`bentoml delete {tag}`) if it is stale, or give each job a store of its own (BENTOML_HOME)."
+            )
+        return f"bento {tag} is already in the store, the same file for file: nothing to import"
