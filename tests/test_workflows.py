@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 COVERED_ELSEWHERE = {"make test"}  # the project's own tests: test_slow.py::test_project_tests_pass runs them
 LOCAL_SETUP = "./.github/actions/setup"
 UV_CACHE = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")  # shared, as a runner's may be
+TORCH_MIRROR = Path.home() / ".cache" / "torch-cpu-index"  # `make setup` writes it from PIP_FIND_LINKS (Makefile)
 
 
 def _steps(project: BakedProject, workflow: str, job: str) -> list[dict]:
@@ -37,6 +38,8 @@ class Job:
         self.env = {"RUNNER_TEMP": str(self.temp)}
         if home is not None:  # a persistent runner's home folder; BentoML's default store is in it
             self.env |= {"HOME": str(home), "UV_CACHE_DIR": UV_CACHE}
+            if TORCH_MIRROR.is_dir():  # uv.lock names the torch index a wheel folder made here by its path
+                self.env["TORCH_CPU_INDEX"] = TORCH_MIRROR.as_uri()
 
     def steps(self, project: BakedProject, step: dict) -> list[tuple[str, dict]]:
         """A workflow step's commands: its `run:`, or the composite action's `run:` steps in order."""
