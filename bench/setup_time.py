@@ -51,7 +51,9 @@ def pip_reference(project: Path, repeat: int) -> tuple[float, list[float]]:
     """pip installing the locked versions (the same list uv syncs) into a new venv; the first run warms pip's cache."""
     requirements = project / "build" / "requirements-locked.txt"
     requirements.parent.mkdir(parents=True, exist_ok=True)
-    export = [os.environ.get("UV", "uv"), "export", "--frozen", "--no-hashes", "--no-emit-project", "--extra", "cpu"]
+    bootstrapped = project / "build" / "tools" / "uv" / "bin" / "uv"  # where make setup puts uv when PATH has none
+    uv = os.environ.get("UV") or shutil.which("uv") or str(bootstrapped)
+    export = [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--extra", "cpu"]
     requirements.write_text(subprocess.run(export, cwd=project, capture_output=True, text=True, check=True).stdout)
     index = ["--extra-index-url", os.environ.get("TORCH_CPU_INDEX", "https://download.pytorch.org/whl/cpu")]
     mirror = Path.home() / ".cache" / "torch-cpu-index"
