@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=TEMPLATE / "build" / "bench-setup")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    args.output = args.output.resolve()  # the steps run in the baked project's folder
     shutil.rmtree(args.output, ignore_errors=True)
     no_cache = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # Python's default for every row but one
     os.environ.setdefault("BENTOML_HOME", str(args.output / "bentoml-home"))
