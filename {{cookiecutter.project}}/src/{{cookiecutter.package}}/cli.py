@@ -153,8 +153,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     for argv in PIPELINE:
         print(f"--- {argv[0]}", flush=True)
         if argv[0] == "train":
-            command = [sys.executable, "-m", __package__, "train", *args.overrides]
-            status = subprocess.run(command, check=False).returncode
+            status = subprocess.run([sys.executable, "-m", __package__, *argv, *args.overrides], check=False).returncode
         else:
             step = parser().parse_args(argv)
             status = step.run(step)

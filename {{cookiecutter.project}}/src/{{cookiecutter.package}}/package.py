@@ -1,7 +1,6 @@
 """`make package`: the registry's model (by alias) into the bento model store, then `bentoml build`."""
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from mlflow import MlflowClient
 from . import config, registry, tracking
 from .data import load_split
 from .features import NUM_INPUTS, encode, to_request
+from .splits import file_sha256
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
@@ -183,15 +183,6 @@ def package(last_run: bool = False) -> dict:
     return record
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    """Every file under folder and its SHA-256: two bentos with the same tree are the same bento."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 def import_archive(archive: str | Path) -> str:
     """`make bento-import`: an exported bento into the local store, safe to run twice.
 
@@ -215,7 +206,7 @@ def import_archive(archive: str | Path) -> str:
         except bentoml.exceptions.NotFound:
             bentoml.import_bento(str(archive))
             return f"imported bento {tag}"
-        if _tree(present) != _tree(incoming):
+        if file_sha256(present) != file_sha256(incoming):  # every file's relative path and content
             raise ValueError(
                 f"a different bento is already in the store as {tag} ({present}): it is not replaced. Delete it "
                 f"(`bentoml delete {tag}`) if it is stale, or give each job a store of its own (BENTOML_HOME)."
