@@ -1,11 +1,20 @@
 """Lay the chosen task's files in place, prune what the options leave out, and save the answers for updates."""
 
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
+# The template's folder and commit (hooks/template_source.py), for the update record.
+TEMPLATE_ROOT = {{ template_root() | jsonify }}
+TEMPLATE_COMMIT = {{ template_commit() | jsonify }}
+TEMPLATE_CHANGES = {{ template_changes() | jsonify }}
+# cruft (`make template-update`) bakes the old and the new template commit into scratch folders with these hooks to
+# diff them; it sets `_commit`. There the project gets no repository of its own and no record: cruft keeps its own.
+UNDER_CRUFT = "_commit" in ANSWERS
 
 # One row per rule: (answer, values that keep the paths, paths relative to the project root).
 PRUNE = [
@@ -17,8 +26,10 @@ PRUNE = [
 # into place and the folder is removed, so a project holds nothing of the task it was not baked for.
 TASKS = "_tasks"
 
-# Keys that describe this one run of cookiecutter rather than the user's answers.
-RUN_ONLY = {"_output_dir", "_repo_dir", "_checkout"}
+# Keys that describe this one run of cookiecutter (or of cruft) rather than the user's answers.
+RUN_ONLY = {"_output_dir", "_repo_dir", "_checkout", "_commit"}
+# Never merged by a template update: regenerated after it (the lockfile) or written by the pipeline.
+UPDATE_SKIPS = ["uv.lock", "data", "reports"]
 
 
 def lay_task_files(root: Path) -> None:
@@ -42,11 +53,58 @@ def prune(root: Path) -> None:
                 path.unlink()
 
 
+def template_source() -> str:
+    """The git URL cookiecutter cloned the template from, else the absolute path of the local folder it used."""
+    typed = ANSWERS.get("_template", "")
+    try:
+        from cookiecutter.config import get_user_config
+        from cookiecutter.repository import expand_abbreviations, is_repo_url
+    except ImportError:  # a hook run by a tool other than cookiecutter: keep what was typed
+        return typed or TEMPLATE_ROOT
+    expanded = expand_abbreviations(typed, get_user_config()["abbreviations"])  # gh:owner/repo -> a URL
+    return re.sub(r"^(git|hg)\+", "", expanded) if is_repo_url(expanded) else TEMPLATE_ROOT
+
+
+def answers() -> dict:
+    kept = {key: value for key, value in ANSWERS.items() if key not in RUN_ONLY}
+    # The same source a template update bakes with, so the answers file is the same in both bakes.
+    return {**kept, "_template": ANSWERS["_template"] if UNDER_CRUFT else template_source()}
+
+
 def save_answers(root: Path) -> None:
     """Write a replay file: `cookiecutter --replay-file .cookiecutter.json <template>` bakes the same project."""
-    answers = {key: value for key, value in ANSWERS.items() if key not in RUN_ONLY}
-    replay = {"cookiecutter": answers, "_cookiecutter": answers}
+    replay = {"cookiecutter": answers(), "_cookiecutter": answers()}
     (root / ".cookiecutter.json").write_text(json.dumps(replay, indent=2, sort_keys=True) + "\n")
+
+
+def save_update_record(root: Path) -> None:
+    """Write .cruft.json as `cruft create` would: the template's source, its commit and the answers, so `make
+    template-check` and `make template-update` (cruft) work on a project baked by plain cookiecutter."""
+    if not TEMPLATE_COMMIT:
+        print(
+            f"note: the template at {TEMPLATE_ROOT} is not a git repository of its own, so no .cruft.json was "
+            "written and `make template-update` has nothing to compare with: bake from a git clone or URL, or run "
+            "`cruft link <template URL>` in the project",
+            file=sys.stderr,
+        )
+        return
+    if TEMPLATE_CHANGES:
+        print(
+            f"note: the template at {TEMPLATE_ROOT} has uncommitted changes to what it bakes; .cruft.json records "
+            f"its last commit, {TEMPLATE_COMMIT[:12]}, which lacks them:\n{TEMPLATE_CHANGES}",
+            file=sys.stderr,
+        )
+    record = {
+        "template": template_source(),
+        "commit": TEMPLATE_COMMIT,
+        "checkout": ANSWERS.get("_checkout"),
+        "context": {"cookiecutter": {**answers(), "_commit": TEMPLATE_COMMIT}},
+        "directory": None,
+        "skip": UPDATE_SKIPS,
+    }
+    # cruft's own layout (indent 2, non-ASCII kept), so its rewrite after an update changes only what changed.
+    text = json.dumps(record, ensure_ascii=False, indent=2, separators=(",", ": "))
+    (root / ".cruft.json").write_text(text + "\n")
 
 
 def init_git(root: Path) -> None:
@@ -62,4 +120,6 @@ if __name__ == "__main__":
     lay_task_files(project_root)
     prune(project_root)
     save_answers(project_root)
-    init_git(project_root)
+    if not UNDER_CRUFT:
+        save_update_record(project_root)
+        init_git(project_root)

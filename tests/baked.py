@@ -5,6 +5,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +60,38 @@ COMBINATIONS = {
 }
 # The slow tier's combinations: one per task (each on the machine's Python).
 SLOW = ["defaults", "image-digits"]
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Test",
+    "GIT_AUTHOR_EMAIL": "template-test@example.com",
+    "GIT_COMMITTER_NAME": "Template Test",
+    "GIT_COMMITTER_EMAIL": "template-test@example.com",
+}
+BAKED_PARTS = ("{{cookiecutter.project}}/", "hooks/", "cookiecutter.json")  # what a template needs to bake
+
+
+def git(cwd: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_IDENTITY}, capture_output=True, text=True, check=True
+    )
+    return completed.stdout.strip()
+
+
+def scratch_template(root: Path, commit: bool = True) -> Path:
+    """This template's baked parts as they are in the working tree (committed or not), in a folder of their own: a
+    git repository at one commit ("A"), or (commit=False) a plain folder."""
+    listed = git(TEMPLATE, "ls-files", "--cached", "--others", "--exclude-standard")
+    for relative in listed.splitlines():
+        source = TEMPLATE / relative
+        if relative.startswith(BAKED_PARTS) and source.is_file():  # a file deleted but not yet staged is listed too
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / relative)
+    if commit:
+        git(root, "init", "--quiet", "--initial-branch=main")
+        git(root, "add", "--all")
+        git(root, "commit", "--quiet", "--message", "A: the template as baked")
+    return root
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ MODULE_GROUPS = {
     "test_adopt_images": "adopt-images",
     "test_workflows": "gitops",
     "test_platform": "gitops",
+    "test_template_update": "template-update",
 }
 
 

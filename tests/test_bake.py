@@ -15,11 +15,13 @@ from tests.baked import COMBINATIONS, TEMPLATE, VENV, params
 
 COMMON = [
     ".cookiecutter.json",
+    ".cruft.json",
     ".github/actionlint.yaml",
     ".github/actions/setup/action.yml",
     ".github/workflows/cd.yml",
     ".github/workflows/ci.yml",
     ".github/workflows/retrain.yml",
+    ".github/workflows/template-update.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "Makefile",
@@ -65,7 +67,7 @@ MODULES += ["gate", "gitops"]
 MODULES += ["loadtest"]
 MODULES += ["locustfile"]
 MODULES += ["metrics", "model", "network", "package", "registry", "report", "retrain", "schema", "service", "smoke"]
-MODULES += ["splits", "tracking", "traffic", "train", "validate"]
+MODULES += ["splits", "template_update", "tracking", "traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:

@@ -1,10 +1,13 @@
-"""pre_gen rejects a bad answer with a one-line reason and writes nothing."""
+"""pre_gen rejects a bad answer with a one-line reason and writes nothing; post_gen records the template for updates."""
 
+import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.baked import TEMPLATE, VENV
+from tests.baked import TEMPLATE, VENV, git, scratch_template
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,33 @@ def test_pre_gen_accepts_the_defaults(tmp_path):
         text=True,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def _bake(template: str, output: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    command = [str(VENV / "bin" / "cookiecutter"), "--no-input", "--output-dir", str(output), template]
+    return subprocess.run(command, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True)
+
+
+def test_a_bake_from_a_git_url_records_the_url_commit_and_answers_for_updates(tmp_path):
+    template = scratch_template(tmp_path / "template")
+    config = tmp_path / "cookiecutter.yaml"  # cookiecutter clones into cookiecutters_dir: not the home folder
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n")
+    url = template.as_uri()
+    completed = _bake(url, tmp_path / "out", tmp_path, COOKIECUTTER_CONFIG=str(config))
+    assert completed.returncode == 0, completed.stderr
+    project = tmp_path / "out" / "tumor-classifier"
+    record = json.loads((project / ".cruft.json").read_text())
+    answers = json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert (record["template"], record["commit"]) == (url, git(template, "rev-parse", "HEAD"))
+    assert answers["_template"] == url and "_commit" not in answers
+    assert record["context"]["cookiecutter"] == {**answers, "_commit": record["commit"]}
+    assert "uv.lock" in record["skip"]
+    assert "note:" not in completed.stderr, completed.stderr  # a clean clone: nothing to warn about
+
+
+def test_a_bake_from_a_folder_outside_git_writes_no_update_record_and_says_why(tmp_path):
+    scratch_template(tmp_path / "template", commit=False)
+    completed = _bake("template", tmp_path / "out", tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert not (tmp_path / "out" / "tumor-classifier" / ".cruft.json").exists()
+    assert "is not a git repository of its own" in completed.stderr and "cruft link" in completed.stderr

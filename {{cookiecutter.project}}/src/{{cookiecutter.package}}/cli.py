@@ -171,6 +171,18 @@ def cmd_bento_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template_check(args: argparse.Namespace) -> int:
+    from .template_update import check
+
+    return check(Path.cwd(), args.ref)
+
+
+def cmd_template_update(args: argparse.Namespace) -> int:
+    from .template_update import update
+
+    return update(Path.cwd(), args.ref, args.body, args.conflicts_ok)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .smoke import serve_command, serve_env
 
@@ -538,6 +550,16 @@ def parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("job-summary", help="append reports/summary.md to the workflow's job summary")
     step.set_defaults(run=cmd_job_summary)
+
+    step = steps.add_parser("template-check", help="how far behind its template the project is: exit 0 no, 1 behind")
+    step.add_argument("--ref", help="a branch, tag or commit of the template (default: its newest commit)")
+    step.set_defaults(run=cmd_template_check)
+
+    step = steps.add_parser("template-update", help="take the template's changes, keeping your edits (cruft)")
+    step.add_argument("--ref", help="a branch, tag or commit of the template (default: its newest commit)")
+    step.add_argument("--body", type=Path, help="also write a pull request's body (commits, conflicts) here")
+    step.add_argument("--conflicts-ok", action="store_true", help="exit 0 with conflicts left in the files (a bot)")
+    step.set_defaults(run=cmd_template_update)
     return root
 
 
