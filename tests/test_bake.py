@@ -15,7 +15,6 @@ from tests.baked import COMBINATIONS, TEMPLATE, VENV, params
 
 COMMON = [
     ".cookiecutter.json",
-    ".cruft.json",
     ".github/actionlint.yaml",
     ".github/actions/setup/action.yml",
     ".github/workflows/cd.yml",
@@ -72,6 +71,8 @@ MODULES += ["splits", "template_update", "tracking", "traffic", "train", "valida
 
 def expected_files(context: dict) -> set[str]:
     files = set(COMMON) | {f"src/{context['package']}/{module}.py" for module in MODULES}
+    if (TEMPLATE / ".git").exists():  # baked from a git repository: the record template updates read
+        files.add(".cruft.json")
     if context["task"] == "image-classification":
         files.add(f"src/{context['package']}/images.py")  # image files: scanned, decoded, their statistics
     if context["open_source_license"] != "Proprietary":
