@@ -5,6 +5,7 @@ import re
 import sys
 
 ANSWERS = {
+    "project_name": {{ cookiecutter.project_name | jsonify }},
     "project": {{ cookiecutter.project | jsonify }},
     "description": {{ cookiecutter.description | jsonify }},
     "author": {{ cookiecutter.author | jsonify }},
@@ -39,14 +40,33 @@ def check_cron(expr: str) -> str | None:
     return None
 
 
+# project_name as an ASCII slug (accents dropped, other scripts transliterated): what `project` is unless answered.
+SLUG = {{ cookiecutter.project_name | slugify | jsonify }}
+
+
 def problems(answers: dict[str, str]):
     project, package = answers["project"], answers["package"]
+    # Which answer to change: a derived name is fixed at its source, one typed in is fixed where it was typed.
+    project_from = f" (made from project_name {answers['project_name']!r})" if project == SLUG else ""
+    project_fix = "change project_name, or answer project yourself" if project_from else "change project"
+    package_from = " (made from project)" if package == project.replace("-", "_") else ""
+    package_fix = "answer package yourself" if package_from else "change package"
+    other_package = "answer package yourself, with another name" if package_from else "choose another package"
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", project):
-        yield f"project {project!r}: use lower-case letters, digits and single hyphens, starting with a letter"
-    if not package.isidentifier() or not re.fullmatch(r"[a-z][a-z0-9_]*", package):
-        yield f"package {package!r}: use lower-case letters, digits and underscores, starting with a letter"
+        yield (
+            f"project {project!r}{project_from}: use lower-case letters, digits and single hyphens, starting with a "
+            f"letter; {project_fix}"
+        )
+    elif not package.isidentifier() or not re.fullmatch(r"[a-z][a-z0-9_]*", package):
+        yield (
+            f"package {package!r}{package_from}: use lower-case letters, digits and underscores, starting with a "
+            f"letter; {package_fix}"
+        )
     elif keyword.iskeyword(package) or package in RESERVED:
-        yield f"package {package!r}: shadows a Python keyword, standard module or dependency; choose another name"
+        yield (
+            f"package {package!r}{package_from}: shadows a Python keyword, standard module or dependency; "
+            f"{other_package}"
+        )
     for field in ("description", "author"):
         text = answers[field]
         if not text.strip() or len(text) > 100 or any(char in text for char in '"\\\n'):
@@ -65,6 +85,13 @@ def problems(answers: dict[str, str]):
         yield (
             f"mlflow_tracking_uri {uri!r}: use sqlite:///<file>, a database URL or an http(s) server URL "
             "(MLflow no longer accepts a ./mlruns file store)"
+        )
+    elif re.match(r"[a-z][a-z0-9+.-]*://[^/@]*@", uri):
+        shown = re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", uri)  # the password is not echoed
+        yield (
+            f"mlflow_tracking_uri {shown!r}: holds a user name or password, which configs/tracking.yaml would put "
+            "in git; answer the URL without them and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+            "(a database: its own variables, e.g. PGUSER and PGPASSWORD) where the project runs"
         )
     reason = check_cron(answers["retrain_cron"])
     if reason:

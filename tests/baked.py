@@ -39,7 +39,7 @@ COMBINATIONS = {
         "retrain_cron": "30 2 1,15 * *",
     },
     "accuracy-apache-py313": {
-        "project_name": "Fraud Flag",
+        "project_name": "Ünïcode Straße Fraud Flag",  # becomes the ASCII slug unicode-strasse-fraud-flag
         "github_owner": "Acme-Labs",
         "python_version": "3.13",
         "primary_metric": "accuracy",

@@ -61,11 +61,35 @@ COMMON = [
     "tests/unit/test_config.py",
     "tests/unit/test_gitops.py",
 ]
-MODULES = ["__init__", "__main__", "adopt", "adoption", "cli", "config", "data", "drift", "evaluate", "features"]
+MODULES = [
+    "__init__",
+    "__main__",
+    "adopt",
+    "adoption",
+    "cli",
+    "config",
+    "data",
+    "doctor",
+    "drift",
+    "evaluate",
+    "features",
+]
 MODULES += ["gate", "gitops"]
 MODULES += ["loadtest"]
 MODULES += ["locustfile"]
-MODULES += ["metrics", "model", "network", "package", "registry", "report", "retrain", "schema", "service", "smoke"]
+MODULES += [
+    "metrics",
+    "model",
+    "network",
+    "package",
+    "preflight",
+    "registry",
+    "report",
+    "retrain",
+    "schema",
+    "service",
+    "smoke",
+]
 MODULES += ["splits", "template_update", "tracking", "traffic", "train", "validate"]
 
 
@@ -183,6 +207,10 @@ def test_derived_names(baked):
     assert context["project"] == "churn-risk-scorer-extended-edition"
     assert context["package"] == "churn_risk_scorer_extended_edition"
     assert baked("accuracy-apache-py313").context["container_registry"] == "ghcr.io/acme-labs"
+    unicode = baked("accuracy-apache-py313")  # accents and ß become ASCII: a folder and package on any system
+    assert (unicode.context["project"], unicode.package) == ("unicode-strasse-fraud-flag", "unicode_strasse_fraud_flag")
+    assert unicode.path.name == "unicode-strasse-fraud-flag"
+    assert (unicode.path / "README.md").read_text().startswith("# Ünïcode Straße Fraud Flag")
 
 
 def test_replay_file_bakes_the_same_project(baked, tmp_path):

@@ -144,7 +144,7 @@ def test_argocd_applications_point_at_the_overlays(baked):
         application = yaml.safe_load((project.path / "deploy" / "argocd" / f"{environment}.yaml").read_text())
         assert application["kind"] == "Application" and application["apiVersion"] == "argoproj.io/v1alpha1"
         source = application["spec"]["source"]
-        assert source["repoURL"] == "https://github.com/Acme-Labs/fraud-flag.git"
+        assert source["repoURL"] == "https://github.com/Acme-Labs/unicode-strasse-fraud-flag.git"
         assert source["path"] == f"deploy/overlays/{environment}"
         assert (project.path / source["path"] / "kustomization.yaml").is_file()
         assert application["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}

@@ -14,6 +14,8 @@ from tests.baked import TEMPLATE, VENV, git, scratch_template
     ("answer", "reason"),
     [
         pytest.param("project=My_Project", "project 'My_Project'", id="project-not-kebab"),
+        pytest.param("project_name=2 Fast", "(made from project_name '2 Fast')", id="project-name-digit"),
+        pytest.param("project_name=JSON", "package 'json' (made from project): shadows", id="derived-package-stdlib"),
         pytest.param("package=class", "shadows a Python keyword", id="package-keyword"),
         pytest.param("package=json", "shadows a Python keyword, standard module", id="package-stdlib"),
         pytest.param("package=torch", "dependency", id="package-dependency"),
@@ -22,6 +24,8 @@ from tests.baked import TEMPLATE, VENV, git, scratch_template
         pytest.param("gpu_runner_labels=gpu, a b", "label 'a b'", id="runner-label"),
         pytest.param("container_registry=GHCR.io/Me", "container_registry", id="registry-case"),
         pytest.param("mlflow_tracking_uri=./mlruns", "no longer accepts a ./mlruns", id="file-store"),
+        pytest.param("mlflow_tracking_uri=https://ann:hunter2@ml.example.com", "ann:***@ml", id="uri-password"),
+        pytest.param("mlflow_tracking_uri=postgresql://ann@db/mlflow", "MLFLOW_TRACKING_USERNAME", id="uri-user"),
         pytest.param("retrain_cron=0 3 * *", "needs 5 fields", id="cron-fields"),
         pytest.param("retrain_cron=0 25 * * 1", "hour field '25'", id="cron-range"),
         pytest.param('description=say "hi"', "without double quotes", id="description-quote"),
@@ -36,6 +40,7 @@ def test_pre_gen_rejects_bad_answers(tmp_path, answer, reason):
     assert completed.returncode != 0
     errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR: ")]
     assert errors, completed.stderr
+    assert "hunter2" not in completed.stderr, "a refused password must not be echoed"
     assert any(reason in error for error in errors), errors
     assert list(tmp_path.iterdir()) == [], "a rejected bake must leave nothing behind"
 

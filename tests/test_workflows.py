@@ -5,16 +5,20 @@ bump and revert commits are real git operations pushed to a scratch bare reposit
 are what Argo CD would apply.
 """
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.baked import BakedProject
+from tests.baked import BakedProject, call, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -249,3 +253,151 @@ def test_cd_jobs_on_one_persistent_runner_keep_their_stores_apart(scratch_repo, 
         assert f"imported bento {tag}" in completed.stdout, completed.stdout
         assert len(set(stores)) == 2
     assert not (home / "bentoml").exists(), "a job wrote to the runner's shared bento store"
+
+
+# --- Before any setting is made: each workflow checks its settings first (`make preflight`) ---
+
+EXPRESSION = re.compile(r"\$\{\{\s*(vars|secrets)\.(\w+)\s*\}\}")
+READY = "${{ needs.preflight.outputs.ready == 'true' }}"
+# What each workflow names as missing in a repository with no settings made (and the template's placeholder owner).
+UNSET = {
+    "cd.yml": ["MLFLOW_TRACKING_URI", "STAGING_URL", "PRODUCTION_URL", "REGISTRY"],
+    "retrain.yml": ["MLFLOW_TRACKING_URI"],
+    "template-update.yml": [".cruft.json"],  # it names this template's folder, which no runner has
+}
+
+
+def _workflow(project: BakedProject, workflow: str) -> dict:
+    return yaml.safe_load((project.path / ".github" / "workflows" / workflow).read_text())
+
+
+def _job_env(document: dict, job: dict, settings: dict[str, str]) -> dict[str, str]:
+    """A job's environment as GitHub gives it: `vars.*` and `secrets.*` from `settings`, empty where not made."""
+    env = {**document.get("env", {}), **job.get("env", {})}
+    return {key: EXPRESSION.sub(lambda match: settings.get(match[2], ""), str(value)) for key, value in env.items()}
+
+
+def _run_preflight(project: BakedProject, document: dict, settings: dict[str, str], root: Path) -> dict:
+    """The preflight job's steps as a runner runs them, then every other job's fate as GitHub decides it from
+    `needs:` and `if:` (a job whose needed job was skipped is skipped): {"fates", "summary", "stdout"}."""
+    jobs, job = document["jobs"], Job(root)
+    output, summary = root / "github_output", root / "step_summary.md"
+    output.write_text("")
+    summary.write_text("")
+    env = {**_job_env(document, jobs["preflight"], settings), "GITHUB_ACTIONS": "true"}
+    env |= {"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    printed = ""
+    for step in jobs["preflight"]["steps"]:
+        for run, step_env in job.steps(project, step):
+            completed = job.run(project, run, **env, **step_env)
+            assert completed.returncode == 0, f"`{run}` failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+            printed += completed.stdout
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    fates = {"preflight": "success"}
+    for name, spec in jobs.items():
+        if name == "preflight":
+            continue
+        needs = [spec["needs"]] if isinstance(spec.get("needs"), str) else spec.get("needs", [])
+        if spec.get("if") == READY:
+            fates[name] = "runs" if outputs.get("ready") == "true" else "skipped"
+        elif "if" in spec:
+            raise AssertionError(f"job {name}: `if: {spec['if']}` is not emulated here")
+        else:
+            fates[name] = "skipped" if any(fates[need] == "skipped" for need in needs) else "runs"
+    return {"fates": fates, "summary": summary.read_text(), "stdout": printed}
+
+
+@pytest.mark.parametrize("workflow", list(UNSET))
+def test_with_no_settings_a_workflow_ends_green_at_preflight_naming_what_is_missing(installed, tmp_path, workflow):
+    project = installed("gitops")
+    before = project.run("git", "status", "--porcelain").stdout, project.run("git", "stash", "list").stdout
+    result = _run_preflight(project, _workflow(project, workflow), {}, tmp_path)
+    later = {name: fate for name, fate in result["fates"].items() if name != "preflight"}
+    assert later and set(later.values()) == {"skipped"}, result["fates"]
+    summary = result["summary"]
+    assert "skipped" in summary and "Nothing was trained, registered, pushed or committed" in summary, summary
+    for name in UNSET[workflow]:
+        row = next((line for line in summary.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"{name} is not named:\n{summary}"
+        assert row.count("|") == 4 and row.split("|")[3].strip(), f"{name}: no place to make it: {row}"
+        assert f"::notice title={workflow.removesuffix('.yml')} skipped: {name} missing::" in result["stdout"]
+    # Nothing ran but the check: no file of the repository changed, nothing committed.
+    assert (project.run("git", "status", "--porcelain").stdout, project.run("git", "stash", "list").stdout) == before
+
+
+def test_ci_needs_no_settings_and_notes_the_optional_server(installed, tmp_path):
+    project = installed("gitops")
+    document = _workflow(project, "ci.yml")
+    (step,) = [step for step in document["jobs"]["test"]["steps"] if "make preflight" in step.get("run", "")]
+    job, summary = Job(tmp_path), tmp_path / "step_summary.md"
+    env = _job_env(document, document["jobs"]["test"], {})
+    completed = job.run(project, step["run"], GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary), **env)
+    assert completed.returncode == 0 and "ci: ready" in completed.stdout, completed.stdout + completed.stderr
+    assert "settings in place" in summary.read_text() and "`MLFLOW_TRACKING_URI`" in summary.read_text()
+
+
+@contextlib.contextmanager
+def _mlflow_server(project: BakedProject, root: Path):
+    """A real `mlflow server` on loopback with an empty store: a team's tracking server as a fresh repository has."""
+    port = free_port()
+    command = [
+        str(project.venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{root / 'server.db'}", "--default-artifact-root", str(root / "artifacts"),
+        "--allowed-hosts", f"127.0.0.1:{port},localhost:{port}",
+    ]  # fmt: skip
+    with (root / "server.log").open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while call(f"{url}/health")[0] != 200:
+            assert process.poll() is None and time.monotonic() < deadline, (root / "server.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def test_with_settings_on_local_stand_ins_the_workflows_run_their_real_steps(scratch_repo, tmp_path):
+    """A team MLflow server (real, on loopback, empty: no champion yet), URLs, a registry of one's own and the
+    template's git URL: each workflow's preflight lets its jobs run, and the retrain job's real steps end green
+    with the reason it does not retrain. `make doctor` says what the project is connected to."""
+    project, _ = scratch_repo
+    record = json.loads((project.path / ".cruft.json").read_text())
+    (project.path / ".cruft.json").write_text(json.dumps({**record, "template": "https://github.com/acme/template"}))
+    with _mlflow_server(project, tmp_path) as server:
+        settings = {"MLFLOW_TRACKING_URI": server, "STAGING_URL": "http://127.0.0.1:9", "PRODUCTION_URL": server}
+        for workflow in UNSET:
+            document = _workflow(project, workflow)
+            if "REGISTRY" in document.get("env", {}):
+                document["env"]["REGISTRY"] = "registry.example.com/acme"  # the user's own, edited in cd.yml
+            root = tmp_path / workflow
+            result = _run_preflight(project, document, settings, root)
+            assert set(result["fates"].values()) == {"success", "runs"}, (workflow, result["fates"], result["stdout"])
+            assert "settings in place" in result["summary"]
+
+        # The retrain job, as the runner runs it after the preflight: the real steps against the empty server.
+        document = _workflow(project, "retrain.yml")
+        job, output = Job(tmp_path / "retrain-job"), tmp_path / "retrain_output"
+        output.write_text("")
+        env = {**_job_env(document, document["jobs"]["retrain"], settings), "GITHUB_ACTIONS": "true"}
+        for step in document["jobs"]["retrain"]["steps"]:
+            if "retrain == 'yes'" in step.get("if", ""):
+                assert "retrain=yes" not in output.read_text()
+                continue
+            for run, step_env in job.steps(project, step):
+                completed = job.run(project, run, GITHUB_OUTPUT=str(output), **env, **step_env)
+                assert completed.returncode == 0, f"`{run}`:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        decided = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        assert decided["retrain"] == "no" and "no @production model" in decided["reason"], decided
+
+        doctor = project.run("make", "doctor", f"VENV={project.venv}", MLFLOW_TRACKING_URI=server)
+        assert f"{server} (from MLFLOW_TRACKING_URI): answers" in doctor.stdout, doctor.stdout
+        assert "no alias yet" in doctor.stdout and "retrain: ready" in doctor.stdout, doctor.stdout
+    local = project.make("doctor")  # the project's own sqlite store, after the pipeline the fixture ran
+    assert "@staging version" in local.stdout and "bento(s), the newest" in local.stdout, local.stdout
+    assert "staging: ghcr.io/your-org/tumor-classifier:unreleased" in local.stdout, local.stdout
+    assert "cd: would skip: MLFLOW_TRACKING_URI, STAGING_URL, PRODUCTION_URL, REGISTRY missing" in local.stdout
+    gone = project.run("make", "doctor", f"VENV={project.venv}", check=False, MLFLOW_TRACKING_URI="http://127.0.0.1:9")
+    assert gone.returncode != 0 and "does not answer" in gone.stdout + gone.stderr, gone.stdout + gone.stderr

@@ -171,6 +171,44 @@ def cmd_bento_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from .preflight import preflight, preflight_all
+
+    return preflight(args.workflow) if args.workflow else preflight_all()
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    return doctor()
+
+
+def cmd_scheduled_check(args: argparse.Namespace) -> int:
+    """The scheduled retrain's decision: drift of the current data against @production, then retrain-check. No
+    @production model yet is an answer too (nothing to compare with: no retrain), not a failure."""
+    from mlflow import MlflowClient
+
+    from . import registry, tracking
+    from .drift import DRIFT, NO_DRIFT
+
+    alias = config.require(config.load("drift"), "alias", "drift")
+    tracking.start(tracking.settings())
+    if registry.version_with_alias(MlflowClient(), registry.model_name(), alias) is None:
+        reason = (
+            f"no @{alias} model in the tracking store yet, so nothing to compare the data with: the first one "
+            "comes from cd.yml on a merge to main"
+        )
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            print(f"::notice title=retrain skipped::{reason}")
+        _outputs({"retrain": "no", "reason": reason})
+        return 0
+    current = args.current or config.require(config.load("data"), "raw", "data")
+    status = cmd_drift(argparse.Namespace(current=current, alias=None))
+    if status not in (NO_DRIFT, DRIFT):  # drift is an answer here; invalid data (3) is not
+        return status
+    return cmd_retrain_check(args)
+
+
 def cmd_template_check(args: argparse.Namespace) -> int:
     from .template_update import check
 
@@ -550,6 +588,17 @@ def parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("job-summary", help="append reports/summary.md to the workflow's job summary")
     step.set_defaults(run=cmd_job_summary)
+
+    step = steps.add_parser("preflight", help="the settings a workflow needs: names each missing one and where")
+    step.add_argument("workflow", nargs="?", choices=["ci", "cd", "retrain", "template-update"])
+    step.set_defaults(run=cmd_preflight)
+
+    step = steps.add_parser("doctor", help="what the project is connected to: tracking, registry, bentos, deploys")
+    step.set_defaults(run=cmd_doctor)
+
+    step = steps.add_parser("scheduled-check", help="drift vs @production, then retrain-check (no champion: no)")
+    step.add_argument("--current", help="the data to check (default: data.raw in configs/data.yaml)")
+    step.set_defaults(run=cmd_scheduled_check)
 
     step = steps.add_parser("template-check", help="how far behind its template the project is: exit 0 no, 1 behind")
     step.add_argument("--ref", help="a branch, tag or commit of the template (default: its newest commit)")

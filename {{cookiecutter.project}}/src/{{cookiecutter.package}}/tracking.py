@@ -11,12 +11,21 @@ import mlflow
 from . import config
 
 LAST_RUN = Path("artifacts/last_run.json")
+# A URL with a user name or password before its host: never in a file that git keeps.
+CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/@]*@")
 
 
 def settings() -> dict:
     tracking = config.load("tracking")
+    configured = config.require(tracking, "tracking_uri", "tracking")
+    if CREDENTIALS.match(str(configured)):  # the value is not echoed: it holds a secret
+        raise config.ConfigError(
+            f"{config.config_dir() / 'tracking.yaml'}: tracking_uri holds a user name or password, in a file git "
+            "keeps: remove them from the URL and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (a "
+            "database: its own variables, e.g. PGUSER and PGPASSWORD) where the project runs"
+        )
     # MLFLOW_TRACKING_URI wins so that CI and a team server need no file edits.
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or config.require(tracking, "tracking_uri", "tracking")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
     if not re.match(r"(sqlite|postgresql|mysql|https?|databricks)(\+\w+)?:", uri):
         raise config.ConfigError(
             f"tracking_uri {uri!r}: use sqlite:///<file> or a server URL (MLflow refuses a ./mlruns file store)"

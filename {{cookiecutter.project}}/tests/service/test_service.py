@@ -88,7 +88,7 @@ def test_an_image_is_taken_as_rows_or_as_one_flat_list(server):
 
 def _upload(url: str, content: bytes, filename: str, field: str = "image") -> tuple[int, str]:
     """POST one file as a multipart form, as `curl -F image=@file` does."""
-    boundary = "test-boundary-7MA4YWxkTrZu0gW"
+    boundary = "a-boundary-for-the-tests"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"

@@ -34,6 +34,20 @@ def test_file_store_uri_is_refused(workspace, monkeypatch):
         tracking.settings()
 
 
+FAKE_CREDENTIALS = "https://ann:hunter2@mlflow.example.com"  # pragma: allowlist secret
+
+
+@pytest.mark.parametrize("uri", [FAKE_CREDENTIALS, "postgresql://ann@db.example.com/mlflow"])
+def test_credentials_in_the_tracking_config_are_refused_without_echoing_them(workspace, monkeypatch, uri):
+    path = workspace / "configs" / "tracking.yaml"
+    path.write_text(path.read_text().replace("tracking_uri:", f"tracking_uri: {uri}  #", 1))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")  # the file is the leak, whatever is used
+    with pytest.raises(config.ConfigError, match="MLFLOW_TRACKING_USERNAME") as refused:
+        tracking.settings()
+    message = str(refused.value)
+    assert "tracking.yaml" in message and "hunter2" not in message and "ann@" not in message
+
+
 def test_environment_overrides_the_configured_store(workspace, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
     assert tracking.settings()["tracking_uri"] == "sqlite:///elsewhere.db"
