@@ -57,6 +57,11 @@ def _registry() -> str | None:
         return "not set"
     if PLACEHOLDER_OWNER in registry.split("/"):
         return f"{registry} is the template's placeholder owner, where no one can push"
+    if registry.split("/")[0] != "ghcr.io" and os.environ.get("REGISTRY_PASSWORD_SET") != "true":
+        return (
+            f"{registry.split('/')[0]} does not take the workflow's own token: make the secrets REGISTRY_USERNAME "
+            "and REGISTRY_PASSWORD (Settings → Secrets and variables → Actions → Secrets)"
+        )
     return None
 
 
@@ -94,7 +99,7 @@ REGISTRY = Setting(
 )
 TEMPLATE = Setting(
     ".cruft.json",
-    "run `cruft link <the template's git URL>` in the project (or set `template` in .cruft.json), then commit it",
+    "set `template` in .cruft.json to the template's git URL (no .cruft.json: `cruft link <that URL>`), then commit it",
     _template_record,
 )
 
