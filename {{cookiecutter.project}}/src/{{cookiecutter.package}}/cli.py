@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import config
+from . import config, preflight
 from .validate import ContractError
 
 
@@ -172,9 +172,7 @@ def cmd_bento_import(args: argparse.Namespace) -> int:
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
-    from .preflight import preflight, preflight_all
-
-    return preflight(args.workflow) if args.workflow else preflight_all()
+    return preflight.preflight(args.workflow) if args.workflow else preflight.preflight_all()
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -590,7 +588,7 @@ def parser() -> argparse.ArgumentParser:
     step.set_defaults(run=cmd_job_summary)
 
     step = steps.add_parser("preflight", help="the settings a workflow needs: names each missing one and where")
-    step.add_argument("workflow", nargs="?", choices=["ci", "cd", "retrain", "template-update"])
+    step.add_argument("workflow", nargs="?", choices=list(preflight.NEEDS), help="default: every workflow")
     step.set_defaults(run=cmd_preflight)
 
     step = steps.add_parser("doctor", help="what the project is connected to: tracking, registry, bentos, deploys")
