@@ -258,6 +258,7 @@ def test_cd_jobs_on_one_persistent_runner_keep_their_stores_apart(scratch_repo, 
 # --- Before any setting is made: each workflow checks its settings first (`make preflight`) ---
 
 EXPRESSION = re.compile(r"\$\{\{\s*(vars|secrets)\.(\w+)\s*\}\}")
+IS_SET = re.compile(r"\$\{\{\s*(vars|secrets)\.(\w+) != ''\s*\}\}")  # whether a setting is made, as "true"
 READY = "${{ needs.preflight.outputs.ready == 'true' }}"
 # What each workflow names as missing in a repository with no settings made (and the template's placeholder owner).
 UNSET = {
@@ -274,7 +275,9 @@ def _workflow(project: BakedProject, workflow: str) -> dict:
 def _job_env(document: dict, job: dict, settings: dict[str, str]) -> dict[str, str]:
     """A job's environment as GitHub gives it: `vars.*` and `secrets.*` from `settings`, empty where not made."""
     env = {**document.get("env", {}), **job.get("env", {})}
-    return {key: EXPRESSION.sub(lambda match: settings.get(match[2], ""), str(value)) for key, value in env.items()}
+    resolved = {key: IS_SET.sub(lambda match: str(bool(settings.get(match[2]))).lower(), str(value))
+                for key, value in env.items()}  # fmt: skip
+    return {key: EXPRESSION.sub(lambda match: settings.get(match[2], ""), value) for key, value in resolved.items()}
 
 
 def _run_preflight(project: BakedProject, document: dict, settings: dict[str, str], root: Path) -> dict:
@@ -368,6 +371,7 @@ def test_with_settings_on_local_stand_ins_the_workflows_run_their_real_steps(scr
     (project.path / ".cruft.json").write_text(json.dumps({**record, "template": "https://github.com/acme/template"}))
     with _mlflow_server(project, tmp_path) as server:
         settings = {"MLFLOW_TRACKING_URI": server, "STAGING_URL": "http://127.0.0.1:9", "PRODUCTION_URL": server}
+        settings["REGISTRY_PASSWORD"] = "a-registry-token"  # pragma: allowlist secret
         for workflow in UNSET:
             document = _workflow(project, workflow)
             if "REGISTRY" in document.get("env", {}):
