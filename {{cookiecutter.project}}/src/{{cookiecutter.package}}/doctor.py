@@ -36,14 +36,17 @@ def tracking_line(uri: str) -> tuple[bool, str]:
     return True, "a database: asked through the registry below"
 
 
-def registry_line() -> str:
-    from mlflow import MlflowClient
+def registry_line(uri: str) -> str:
+    """The registered model's aliases, read only: a doctor creates no store, experiment or model."""
+    import mlflow
 
     name = registry.model_name()
+    if uri.startswith("sqlite:") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return f"{name}: no store yet"
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # one try: a doctor does not wait minutes
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(TIMEOUT)))
-    tracking.start(tracking.settings())
-    aliases = registry.aliases(MlflowClient(), name)
+    mlflow.set_tracking_uri(uri)
+    aliases = registry.aliases(mlflow.MlflowClient(), name)
     if not aliases:
         return f"{name}: no alias yet (`make gate` sets @staging on a pass, `make promote` @production)"
     return f"{name}: " + ", ".join(f"@{alias} version {version}" for alias, version in sorted(aliases.items()))
@@ -55,7 +58,10 @@ def bento_line() -> str:
     from .package import safe_tag
 
     home = os.environ.get("BENTOML_HOME") or str(Path.home() / "bentoml")
-    bentos = bentoml.list(safe_tag(registry.model_name()))  # `make package` names the bento after the model
+    try:
+        bentos = bentoml.list(safe_tag(registry.model_name()))  # `make package` names the bento after the model
+    except bentoml.exceptions.NotFound:  # raised, not an empty list, when the store has none of that name
+        bentos = []
     if not bentos:
         return f"{home}: no bento of this project (`make package` builds one)"
     newest = max(bentos, key=lambda bento: bento.info.creation_time)
@@ -79,12 +85,13 @@ def doctor() -> int:
     source = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "configs/tracking.yaml"
     answers, how = tracking_line(uri)
     rows = [("tracking", f"{uri} (from {source}): {how}")]
-    rows.append(("registry", registry_line() if answers else "not asked: the tracking store does not answer"))
+    rows.append(("registry", registry_line(uri) if answers else "not asked: the tracking store does not answer"))
     rows.append(("bentos", bento_line()))
     rows += [("deploy", line) for line in overlay_lines()]
     for workflow in preflight.NEEDS:
         gaps = preflight.missing(workflow)
-        state = "ready" if not gaps else "would skip: " + ", ".join(setting.name for setting, _ in gaps) + " missing"
+        names = ", ".join(setting.name for setting, _ in gaps)
+        state = f"would skip for {names} (`make preflight WORKFLOW={workflow}` says why)" if gaps else "ready"
         rows.append(("workflow", f"{workflow}: {state}"))
     width = max(len(label) for label, _ in rows)
     for label, text in rows:
