@@ -18,10 +18,15 @@ from . import gitops, preflight, registry, tracking
 TIMEOUT = 5.0  # seconds a server gets to answer
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The file of a sqlite tracking store (which may not exist yet); None for a server or another database."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:") else None
+
+
 def tracking_line(uri: str) -> tuple[bool, str]:
     """Whether the tracking store answers, and how it was asked."""
-    if uri.startswith("sqlite:"):
-        path = Path(uri.removeprefix("sqlite:///"))
+    path = sqlite_file(uri)
+    if path is not None:
         if not path.is_file():
             return True, f"no file yet at {path}: the first `make train` makes it"
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as store:
@@ -41,7 +46,8 @@ def registry_line(uri: str) -> str:
     import mlflow
 
     name = registry.model_name()
-    if uri.startswith("sqlite:") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    path = sqlite_file(uri)
+    if path is not None and not path.is_file():
         return f"{name}: no store yet"
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # one try: a doctor does not wait minutes
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(TIMEOUT)))
