@@ -95,7 +95,7 @@ bench-drift: venv ## drift-check time at 10k/100k/1M rows: the baked check vs pe
 	$(MAKE) -C build/bench-drift/tumor-classifier setup data validate
 	build/bench-drift/tumor-classifier/.venv/bin/python bench/drift_check.py --project build/bench-drift/tumor-classifier
 
-bench-serve: venv ## serving: the baked bento vs a naive FastAPI server, 64 concurrent clients
+bench-serve: venv ## serving: the baked bento vs a naive FastAPI server (wrk, pinned cores), a heavy model, a soak
 	rm -rf build/bench-serve
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-serve .
 	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline

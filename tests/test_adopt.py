@@ -145,10 +145,16 @@ def read_csv(path: Path) -> tuple[list[str], list[dict]]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, environments) -> BakedProject:
-    """A tabular project of this module's own (adoption rewrites its files), baked and `make setup` once."""
+    """A tabular project of this module's own (adoption rewrites its files), baked and `make setup` once.
+
+    It lives under a dot-folder, as a clone in ~/.local/src or a CI cache does: `make package` (in the pipeline)
+    must build its bento there too (bentoml refuses a build context under a hidden folder).
+    """
+    hidden = tmp_path_factory.mktemp("adopt") / ".local" / "src"
+    hidden.mkdir(parents=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(COMBINATIONS, "adopted-table", {"project_name": "Adopted Table"})
-        baked = bake(tmp_path_factory.mktemp("adopt"), "adopted-table")
+        baked = bake(hidden, "adopted-table")
     assert baked.context["task"] == "tabular-classification"
     baked.install(environments)
     return baked

@@ -24,6 +24,7 @@ from .splits import file_sha256
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
 SMOKE = Path("artifacts/smoke.json")
+BUILD_LOG = Path("build/bentoml-build.log")  # the whole output of a failed `bentoml build`
 # The modules the service imports: the contract, not the training code (no lightning in the image).
 SERVED_MODULES = ["__init__.py", "config.py", "features.py", {% if cookiecutter.task == "image-classification" %}"images.py", {% endif %}"schema.py", "service.py"]
 
@@ -130,6 +131,40 @@ def assemble(settings: dict) -> None:
     (CONTEXT / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
 
 
+def _hidden(path: Path) -> bool:
+    return any(part.startswith(".") and part not in (".", "..") for part in path.parts)
+
+
+@contextlib.contextmanager
+def build_context():
+    """CONTEXT, or a copy of it outside any dot-folder: `bentoml build` refuses a bentofile under a hidden path
+    (a clone in ~/.local/src, a CI cache folder) with "Accessing hidden files is not allowed"."""
+    if not _hidden(CONTEXT.resolve()):
+        yield CONTEXT.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="bento-context-") as scratch:
+        if _hidden(Path(scratch)):
+            raise RuntimeError(f"{CONTEXT.resolve()} and {scratch} both hold a dot-folder: set TMPDIR to a plain one")
+        copy = Path(scratch) / "bento"
+        shutil.copytree(CONTEXT, copy)
+        yield copy
+
+
+def build(version: str, labels: list[str]) -> str:
+    """`bentoml build` of CONTEXT; its tag. A failure is one line (the whole output is kept in BUILD_LOG)."""
+    with build_context() as context:
+        built = subprocess.run(
+            [sys.executable, "-m", "bentoml", "build", ".", "--version", version, "-o", "tag", *labels],
+            cwd=context, capture_output=True, text=True,
+        )  # fmt: skip
+    if built.returncode != 0:
+        BUILD_LOG.parent.mkdir(parents=True, exist_ok=True)
+        BUILD_LOG.write_text(built.stdout + built.stderr)
+        lines = [line.strip() for line in built.stderr.splitlines() if line.strip()] or ["(no output)"]
+        raise RuntimeError(f"bentoml build failed: {lines[-1]} (all of it: {BUILD_LOG})")
+    return built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+
+
 def package(last_run: bool = False) -> dict:
     """Build the bento from the model holding serve.yaml's alias, or (last_run) from the last training run."""
     serve_cfg, data_cfg = config.load("serve"), config.load("data")
@@ -144,10 +179,8 @@ def package(last_run: bool = False) -> dict:
     write_smoke(model, splits_dir)
     bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
     bento_tag = f"{safe_tag(name)}:{bento_version}"
-    settings = {
-        key: serve_cfg[key]
-        for key in ("workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request")
-    }
+    served = ["workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request"]
+    settings = {key: serve_cfg[key] for key in [*served, "access_log", "trace_predictions"]}
 {%- if cookiecutter.task == "image-classification" %}
     settings["max_upload_bytes"] = config.require(serve_cfg, "max_upload_bytes", "serve")
 {%- endif %}
@@ -168,14 +201,7 @@ def package(last_run: bool = False) -> dict:
         bentoml.bentos.delete(bento_tag)
     labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={source.version}"]
     labels += [] if last_run else [f"--label=alias={alias}"]
-    built = subprocess.run(
-        [sys.executable, "-m", "bentoml", "build", str(CONTEXT), "--version", bento_version, "-o", "tag", *labels],
-        capture_output=True,
-        text=True,
-    )
-    if built.returncode != 0:
-        raise RuntimeError(f"bentoml build failed:\n{built.stderr[-3000:]}")
-    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    tag = build(bento_version, labels)
     record = {"bento": tag, "model": str(model.tag), "mlflow_version": source.version, "source": source.description}
     record["alias"] = None if last_run else alias
     RECORD.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,16 @@ import pytest
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.cli import main
-from {{ cookiecutter.package }}.features import FEATURES, KIND, NULLABLE, bounds
+from {{ cookiecutter.package }}.features import (
+    FEATURES,
+    KIND,
+    NULLABLE,
+    bounds,
+    encode,
+    inputs,
+    request_model,
+    to_request,
+)
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, SCHEMA
 from {{ cookiecutter.package }}.validate import ContractError, validate_frame
 
@@ -158,3 +167,16 @@ def test_validated_frame_has_contract_dtypes(bundled):
     assert [str(value) for value in sorted(validated[LABEL].unique(), key=CLASSES.index)] == [
         str(value) for value in CLASSES if value in set(validated[LABEL])
     ]
+
+
+def test_served_records_encode_as_training_rows_do(bundled):
+    """The service encodes checked records without pandas (features.encode_records): the same matrix as `encode`
+    gives for the same rows, missing values and every category included."""
+    frame = validate_frame(bundled, "project.csv").head(200).reset_index(drop=True)
+    for index, name in enumerate(NULLABLE):  # a missing value in each nullable column, whatever the table holds
+        frame.loc[index % len(frame), name] = None
+    Record = request_model()
+    records = [Record.model_validate(to_request(row)) for row in frame.to_dict("records")]
+    served, logged = inputs(records)
+    np.testing.assert_array_equal(served, encode(frame))  # NaN where missing, in the same places
+    assert logged == [record.features() for record in records]
