@@ -363,6 +363,18 @@ def cmd_bump(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from .gitops import history
+
+    print(f"deploy/overlays/{args.env}: what was live, from the overlay's git log (oldest first)\n")
+    print("| from | until | image | model version | commit |")
+    print("|---|---|---|---|---|")
+    for entry in history(args.env):
+        until = entry["until"] or "live now"
+        print(f"| {entry['since']} | {until} | {entry['image']} | {entry['model_version']} | {entry['commit'][:12]} |")
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from .gitops import rollback
 
@@ -564,6 +576,10 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--env", required=True)
     step.add_argument("--push", action="store_true")
     step.set_defaults(run=cmd_rollback)
+
+    step = steps.add_parser("history", help="which image and model version deploy/overlays/<env> held when (git log)")
+    step.add_argument("--env", required=True)
+    step.set_defaults(run=cmd_history)
 
     step = steps.add_parser("wait-deployed", help="poll URL/version until it serves the model version")
     step.add_argument("--url", required=True)

@@ -1,11 +1,13 @@
 """GitOps: what runs in each environment is deploy/overlays/<env>/kustomization.yaml, changed only by commits.
 
 `bump` writes the image tag and model version into an overlay and commits it; `rollback` reverts the last
-bump; `wait_deployed` polls a service's /version until it serves the bumped model; `pin` records the model
-version a retrain pull request deploys (deploy/model.yaml).
+bump; `history` reads which image and model version each overlay held when, from git; `wait_deployed` polls a
+service's /version until it serves the bumped model; `pin` records the model version a retrain pull request
+deploys (deploy/model.yaml).
 """
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 import yaml
+from ruamel.yaml import YAML
 
 from .package import last_build
 from .smoke import _call
@@ -61,22 +64,36 @@ def push() -> None:
     git(*auth, "push", "origin", f"HEAD:{branch}")
 
 
+def round_trip() -> YAML:
+    """A YAML editor that writes back what it read, byte for byte, where nothing was changed: comments, block
+    scalars (a patch's `|-`), quoting and the overlays' indentation (lists indented under their key)."""
+    editor = YAML()
+    editor.indent(mapping=2, sequence=4, offset=2)
+    editor.preserve_quotes = True
+    editor.width = 4096  # never fold a long line
+    return editor
+
+
 def bump(environment: str, image: str, model_version: str, commit: bool = True, publish: bool = False) -> str | None:
     """Point an overlay at an image and model version; commit it. Returns the commit, None if nothing changed."""
     path = overlay(environment)
     name, separator, tag = image.rpartition(":")
     if not separator or "/" in tag or not name:
         raise ValueError(f"IMAGE={image!r}: expected <registry>/<name>:<tag>")
-    kustomization = yaml.safe_load(path.read_text())
+    editor = round_trip()
+    kustomization = editor.load(path.read_text())
     images = kustomization.get("images") or []
     if len(images) != 1:
         raise ValueError(f"{path}: expected exactly one entry under images:, found {len(images)}")
     labels = [entry for entry in kustomization.get("labels", []) if "model-version" in entry.get("pairs", {})]
     if len(labels) != 1:
         raise ValueError(f"{path}: expected one labels: entry with a model-version pair")
-    images[0].update(newName=name, newTag=tag)
+    # Only the two values change: a deploy commit's diff is the image line(s) and the model-version line.
+    images[0]["newName"], images[0]["newTag"] = name, tag
     labels[0]["pairs"]["model-version"] = str(model_version)
-    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    written = io.StringIO()
+    editor.dump(kustomization, written)
+    path.write_text(written.getvalue())
     if not commit:
         return None
     git("add", str(path))
@@ -98,6 +115,32 @@ def rollback(environment: str, publish: bool = False) -> str:
     if publish:
         push()
     return git("rev-parse", "HEAD")
+
+
+def history(environment: str) -> list[dict]:
+    """What the overlay deployed, oldest first: image, model version, the commit that set them and from when to
+    when (None: live now). Read from the overlay's git log; a commit that changed neither value is no new entry."""
+    path = overlay(environment)
+    log = git("log", "--format=%H %cI", "--", str(path))
+    entries: list[dict] = []
+    for line in reversed(log.splitlines()):
+        commit, when = line.split(" ", 1)
+        try:
+            kustomization = yaml.safe_load(git("show", f"{commit}:./{path.as_posix()}")) or {}
+        except RuntimeError:  # the overlay did not exist at this commit (a rename)
+            continue
+        images = kustomization.get("images") or [{}]
+        pairs = [entry.get("pairs", {}) for entry in kustomization.get("labels", []) if "pairs" in entry]
+        image = f"{images[0].get('newName', '?')}:{images[0].get('newTag', '?')}"
+        version = str(next((pair["model-version"] for pair in pairs if "model-version" in pair), "?"))
+        if entries and (entries[-1]["image"], entries[-1]["model_version"]) == (image, version):
+            continue
+        if entries:
+            entries[-1]["until"] = when
+        entries.append({"since": when, "until": None, "image": image, "model_version": version, "commit": commit})
+    if not entries:
+        raise ValueError(f"{path}: not in git history yet (commit it first)")
+    return entries
 
 
 def served_version(url: str) -> dict | None:

@@ -38,7 +38,8 @@ def last_build() -> dict:
 
 # Declared dependencies the service never imports: left out of the bento with whatever only they need.
 NOT_SERVED = [
-    "evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "scikit-learn", "scipy", "torchmetrics",
+    "evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "ruamel-yaml", "scikit-learn", "scipy",
+    "torchmetrics",
 ]  # fmt: skip
 
 

@@ -44,6 +44,47 @@ def test_rollback_reverts_the_last_bump_only(repo):
     assert gitops.git("log", "-1", "--format=%s").startswith('Revert "deploy(staging): ghcr.io/acme/model:b-m2')
 
 
+def test_a_bump_changes_the_image_and_model_version_lines_and_nothing_else(repo):
+    """The overlay's history is the deployment's audit trail: comments, the patch block and the layout stay."""
+    path = gitops.OVERLAYS / "production" / "kustomization.yaml"
+    path.write_text("# who deploys here: CD only (a hand-written comment)\n" + path.read_text())
+    gitops.git("commit", "--quiet", "-am", "a comment")
+    before = path.read_text()
+    gitops.bump("production", "ghcr.io/acme/model:abc1234-m3", "3")
+    changed = [line for line in gitops.git("show", "--format=", "--unified=0", "HEAD").splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+    old = _overlay_text_values(before)
+    assert changed == [
+        f"-    newName: {old['newName']}",
+        f"-    newTag: {old['newTag']}",
+        "+    newName: ghcr.io/acme/model",
+        "+    newTag: abc1234-m3",
+        f"-      model-version: {old['model-version']}",
+        "+      model-version: '3'",
+    ]
+    assert "patch: |-" in path.read_text() and path.read_text().startswith("# who deploys here")
+
+
+def _overlay_text_values(text: str) -> dict:
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())
+            if key.strip() in {"newName", "newTag", "model-version"}}  # fmt: skip
+
+
+def test_history_says_which_image_and_model_version_were_live_when(repo, capsys):
+    gitops.bump("staging", "ghcr.io/acme/model:a-m1", "1")
+    gitops.bump("staging", "ghcr.io/acme/model:b-m2", "2")
+    gitops.rollback("staging")
+    entries = gitops.history("staging")
+    assert [(entry["image"].rpartition(":")[2], entry["model_version"]) for entry in entries] == [
+        ("unreleased", "unreleased"), ("a-m1", "1"), ("b-m2", "2"), ("a-m1", "1"),
+    ]  # fmt: skip
+    assert [entry["until"] for entry in entries[:-1]] == [entry["since"] for entry in entries[1:]]
+    assert entries[-1]["until"] is None and entries[-1]["commit"] == gitops.git("rev-parse", "HEAD")
+    assert main(["history", "--env", "staging"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 20")]
+    assert len(rows) == 4 and "live now" in rows[-1] and "ghcr.io/acme/model:a-m1 | 1 |" in rows[-1]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
