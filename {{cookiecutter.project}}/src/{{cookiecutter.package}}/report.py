@@ -1,11 +1,26 @@
-"""The report a pull request shows: reports/summary.md (GitHub-flavoured markdown) and its plots."""
+"""The report a pull request shows: reports/summary.md (GitHub-flavoured markdown) and its plots.
+
+A pull-request comment cannot show an image by relative path, so the charts in the markdown are ones GitHub draws
+itself: mermaid `xychart-beta` line charts for the ROC and precision-recall curves, the confusion matrix as a
+table. The same plots are also written as PNG files beside it; CI uploads them as a workflow artifact and links
+it (REPORT_PLOTS_URL).
+"""
 
 import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # the object API draws to files with no display or pyplot state
-from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    RocCurveDisplay,
+    confusion_matrix,
+    precision_recall_curve,
+    roc_curve,
+)
 
 from . import config
 from .features import CLASS_NAMES, FEATURES
@@ -15,6 +30,9 @@ ROLES = ("challenger", "champion", "baseline")
 STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
 ICON = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
 MAX_BYTES = 60_000  # GitHub caps a comment at 65,536 characters
+PLOTS_URL_ENV = "REPORT_PLOTS_URL"  # where the PNG plots can be downloaded (CI: the run's artifacts)
+COLOUR = {"challenger": ("#1f77b4", "blue"), "champion": ("#ff7f0e", "orange"), "baseline": ("#2ca02c", "green")}
+GRID = np.linspace(0.0, 1.0, 21)  # the x positions a mermaid line chart spaces evenly: 0, 0.05, ..., 1
 
 
 def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
@@ -54,6 +72,63 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
         axes.set_title(f"{title} (positive class: {positive})")
         made.append(_save(figure, directory / filename, title))
     return made
+
+
+def confusion_table(predictions: pd.DataFrame) -> list[str]:
+    """The challenger's confusion matrix as a markdown table: a row per true class, a column per prediction."""
+    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()
+    predicted = predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy().argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, labels=range(len(CLASSES)))
+    lines = ["| true \\ predicted | " + " | ".join(CLASS_NAMES) + " |", "|---|" + "---:|" * len(CLASSES)]
+    for name, row in zip(CLASS_NAMES, matrix, strict=True):
+        lines.append(f"| **{name}** | " + " | ".join(str(count) for count in row) + " |")
+    return lines
+
+
+def curve_charts(predictions: pd.DataFrame) -> list[str]:
+    """ROC and precision-recall curves of every contender as mermaid line charts (none without a positive class)."""
+    if POSITIVE is None or len(CLASSES) != 2:
+        return []
+    positive = str(POSITIVE)
+    truth = predictions[LABEL] == positive
+    roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
+    roc, pr = {}, {}
+    for role in roles:
+        score = predictions[f"{role}_{positive}"]
+        fpr, tpr, _ = roc_curve(truth, score)
+        roc[role] = [tpr[fpr <= x].max() for x in GRID]  # the curve's height at each false positive rate
+        precision, recall, _ = precision_recall_curve(truth, score)
+        pr[role] = [precision[recall >= x].max() for x in GRID]  # interpolated: the best precision at that recall
+    key = ", ".join(f"{role} {COLOUR[role][1]}" for role in roles)
+    return [
+        *_line_chart(f"ROC curve (positive class: {positive})", "false positive rate", "true positive rate", roc),
+        f"Lines: {key}.",
+        "",
+        *_line_chart(f"Precision-recall (positive class: {positive})", "recall", "precision", pr),
+        f"Lines: {key}.",
+    ]
+
+
+def _line_chart(title: str, x_label: str, y_label: str, lines: dict[str, list[float]]) -> list[str]:
+    palette = ", ".join(COLOUR[role][0] for role in lines)
+    theme = {"themeVariables": {"xyChart": {"plotColorPalette": palette}}}
+    return [
+        "```mermaid",
+        "%%{init: " + json.dumps(theme) + "}%%",  # a mermaid directive: the lines' colours, in order
+        "xychart-beta",
+        f'  title "{title}"',
+        f'  x-axis "{x_label}" 0 --> 1',
+        f'  y-axis "{y_label}" 0 --> 1',
+        *["  line [" + ", ".join(f"{value:.3f}" for value in values) + "]" for values in lines.values()],
+        "```",
+    ]
+
+
+def _plots_link(made: list[tuple[str, str]]) -> str:
+    files = ", ".join(f"`{filename}`" for _, filename in made)
+    if url := os.environ.get(PLOTS_URL_ENV):
+        return f"The same plots as PNG files ({files}): [the workflow run's `model-report` artifact]({url})."
+    return f"The same plots as PNG files beside this report: {files}."
 
 
 def _save(figure, path: Path, title: str) -> tuple[str, str]:
@@ -158,9 +233,14 @@ def report() -> Path:
         "",
         "### Plots",
         "",
+        "Confusion matrix of the challenger on the test split:",
+        "",
+        *confusion_table(predictions),
+        "",
+        *curve_charts(predictions),
+        "",
+        _plots_link(plots(predictions, directory)),
     ]
-    for title, filename in plots(predictions, directory):
-        lines.append(f"![{title}]({filename})")
     text = "\n".join(lines) + "\n"
     if len(text.encode()) > MAX_BYTES:
         raise ValueError(f"report is {len(text.encode())} bytes; GitHub comments must stay under {MAX_BYTES}")

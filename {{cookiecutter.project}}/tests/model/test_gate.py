@@ -1,6 +1,7 @@
 """The metric gate, the registry aliases it moves, and the report a pull request shows."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }}.features import CLASS_NAMES
 from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
 from {{ cookiecutter.package }}.report import report
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, POSITIVE
@@ -83,9 +85,19 @@ def test_challenger_equal_to_champion_passes_within_tolerance_and_the_report_sho
     assert text.startswith("## ✅ Model gate PASSED")
     assert "| metric | challenger | champion | baseline |" in text and "**champion**: version 1" in text
     assert "Registered as version 2 with alias `@staging`" in text
+    # Pictures a pull-request comment shows: no image by relative path (a comment cannot resolve one); the
+    # confusion matrix as a table with a row per class; mermaid line charts for a binary label's curves.
+    assert not re.search(r"!\[[^\]]*\]\((?!https?://)", text), "an image linked by relative path"
+    assert "| true \\ predicted |" in text and all(f"| **{name}** |" in text for name in CLASS_NAMES)
     curves = ["roc_curve.png", "pr_curve.png"] if POSITIVE is not None and len(CLASSES) == 2 else []
-    for image in ["confusion_matrix.png", *curves]:
-        assert f"]({image})" in text
+    charts = re.findall(r"```mermaid\n.*?xychart-beta\n(.*?)```", text, re.DOTALL)
+    assert len(charts) == len(curves)
+    for chart in charts:  # one line per contender, one point per grid position, each a probability
+        lines = re.findall(r"^  line \[(.*)\]$", chart, re.MULTILINE)
+        assert len(lines) == 3 and all(len(values.split(",")) == 21 for values in lines)
+        assert all(0.0 <= float(value) <= 1.0 for values in lines for value in values.split(","))
+    for image in ["confusion_matrix.png", *curves]:  # written beside it, and named in the text
+        assert f"`{image}`" in text
         data = (path.parent / image).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5_000
     assert curves or not (path.parent / "roc_curve.png").exists()
