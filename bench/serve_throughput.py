@@ -98,13 +98,13 @@ def rss_mib(process: subprocess.Popen) -> float:
 
 
 @contextlib.contextmanager
-def serving(command: list[str], cwd: Path, env: dict, core: int, smoke) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = smoke.free_port()
+def serving(command: list, cwd: Path, env: dict, core: int, local_server) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = local_server.free_port()
     command = ["taskset", "-c", str(core), *[part.replace("{port}", str(port)) for part in command]]
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        smoke.wait_ready(url, process, timeout=180)
+        local_server.wait_ready(url, process, timeout=180)
         yield url, process
     finally:
         process.terminate()
@@ -152,7 +152,7 @@ def main() -> None:
     ensure_wrk()
     project = args.project.resolve()
     # The baked project's own helpers start servers and package models: the benchmark uses them, not copies.
-    smoke, features = baked.modules(project, "smoke", "features", chdir=False)
+    local_server, features = baked.modules(project, "local_server", "features", chdir=False)
     bento = json.loads((project / "artifacts/bento.json").read_text())
     known = json.loads((project / "artifacts/smoke.json").read_text())
     bodies = [json.dumps({"records": [record]}) for record in known["records"]]
@@ -171,25 +171,26 @@ def main() -> None:
         heavy_tag = str(model.tag)
     context = scratch / "bento"
     shutil.copytree(project / "build" / "bento", context)
-    settings_file = context / smoke.__package__ / "serve.yaml"
+    settings_file = context / local_server.__package__ / "serve.yaml"
     settings = yaml.safe_load(settings_file.read_text())
     settings["model_tag"] = heavy_tag
     settings_file.write_text(yaml.safe_dump(settings, sort_keys=False))
     service = yaml.safe_load((context / "bentofile.yaml").read_text())["service"]
 
-    env = {**smoke.serve_env(scratch / "requests.jsonl"), "BENTOML_DO_NOT_TRACK": "true"}
+    env = {**local_server.serve_env(scratch / "requests.jsonl"), "BENTOML_DO_NOT_TRACK": "true"}
     naive = [sys.executable, str(Path(__file__).with_name("naive_server.py")), "{port}"]
     bento_serve = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    reference, packaged = "naive FastAPI, one forward pass per request (reference)", f"bento ({describe(settings)})"
     rows = [
-        ("baked model", "naive FastAPI, one forward pass per request (reference)", [*naive[:2], light, naive[2]], project, env),
-        ("baked model", f"bento as packaged ({describe(settings)})", [*bento_serve, bento["bento"]], project, env),
-        ("heavy model", "naive FastAPI, one forward pass per request (reference)", [*naive[:2], str(heavy), naive[2]], project, env),
-        ("heavy model", f"bento as packaged ({describe(settings)})", [*bento_serve, service], context, env),
-    ]  # fmt: skip
+        ("baked model", reference, [*naive[:2], light, naive[2]], project),
+        ("baked model", packaged, [*bento_serve, bento["bento"]], project),
+        ("heavy model", reference, [*naive[:2], str(heavy), naive[2]], project),
+        ("heavy model", packaged, [*bento_serve, service], context),
+    ]
     results, soak = [], None
-    for model_name, server, command, cwd, server_env in rows:
+    for model_name, server, command, cwd in rows:
         print(f"{model_name}: {server} ...", flush=True)
-        with serving(command, cwd, server_env, args.server_core, smoke) as (url, process):
+        with serving(command, cwd, env, args.server_core, local_server) as (url, process):
             wrk(url, bodies, args.connections, args.warmup, args.load_core)
             figures = wrk(url, bodies, args.connections, args.duration, args.load_core)
             results.append((model_name, server, figures))
@@ -216,12 +217,12 @@ def main() -> None:
     )
     print("| model | server | requests/s | p50 ms | p99 ms | errors | ratio |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    reference = {}
+    naive_rps = {}
     for model_name, server, figures in results:
-        reference.setdefault(model_name, figures["rps"])
+        naive_rps.setdefault(model_name, figures["rps"])
         print(
             f"| {model_name} | {server} | {figures['rps']:,.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} "
-            f"| {figures['errors']} | {figures['rps'] / reference[model_name]:.2f} |"
+            f"| {figures['errors']} | {figures['rps'] / naive_rps[model_name]:.2f} |"
         )
     if soak:
         growth = (soak["after"] - soak["before"]) / soak["before"] * 100

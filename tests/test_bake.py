@@ -49,12 +49,17 @@ COMMON = [
     "tests/data/test_contract.py",
     "tests/data/test_split.py",
     "tests/drift/__init__.py",
+    "tests/drift/cases.py",
     "tests/drift/test_drift.py",
     "tests/model/__init__.py",
     "tests/model/test_gate.py",
     "tests/model/test_model.py",
     "tests/model/test_training.py",
+    "tests/project_data.py",
     "tests/service/__init__.py",
+    "tests/service/cases.py",
+    "tests/service/client.py",
+    "tests/service/conftest.py",
     "tests/service/test_service.py",
     "tests/unit/__init__.py",
     "tests/unit/test_bootstrap.py",
@@ -66,6 +71,7 @@ MODULES = [
     "__main__",
     "adopt",
     "adoption",
+    "bento",
     "cli",
     "config",
     "data",
@@ -75,13 +81,12 @@ MODULES = [
     "features",
 ]
 MODULES += ["gate", "gitops"]
-MODULES += ["loadtest"]
+MODULES += ["loadtest", "local_server"]
 MODULES += ["locustfile"]
 MODULES += [
     "metrics",
     "model",
     "network",
-    "package",
     "preflight",
     "registry",
     "report",
@@ -99,6 +104,9 @@ def expected_files(context: dict) -> set[str]:
         files.add(".cruft.json")
     if context["task"] == "image-classification":
         files.add(f"src/{context['package']}/images.py")  # image files: scanned, decoded, their statistics
+        files |= {"tests/model/test_augmentation.py", "tests/service/test_upload.py"}
+    else:
+        files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py"}
     if context["open_source_license"] != "Proprietary":
         files.add("LICENSE")
     if context["include_notebook"]:
@@ -160,6 +168,26 @@ def test_no_jinja_survives_rendering(baked, name):
             if re.search(marker, text):
                 leftovers.append(f"{relative}: {marker}")
     assert not leftovers
+
+
+def test_baked_tests_are_plain_python_but_for_the_package_name():
+    """What differs per task lives in _tasks/<task>/tests/ (moved into place at bake), as src/ does: the template's
+    test files hold no Jinja block or other answer, and each task provides the same helper modules."""
+    project = TEMPLATE / "{{cookiecutter.project}}"
+    sources = [*(project / "tests").rglob("*.py"), *(project / "_tasks").glob("*/tests/**/*.py")]
+    jinja = [
+        str(path.relative_to(project))
+        for path in sources
+        if re.search(r"\{%|\{\{|\{#", path.read_text().replace("{{ cookiecutter.package }}", ""))
+    ]
+    assert not jinja
+    helpers = {
+        task.name: {
+            str(path.relative_to(task)) for path in task.glob("tests/**/*.py") if not path.name.startswith("test_")
+        }
+        for task in (project / "_tasks").iterdir()
+    }
+    assert len(set(map(frozenset, helpers.values()))) == 1, helpers
 
 
 @pytest.mark.parametrize("name", params())

@@ -7,47 +7,13 @@ import mlflow
 import pandas as pd
 import pytest
 import torch
+from project_data import write_project_data  # the task's own (tests/project_data.py): the data a test runs on
 
 from {{ cookiecutter.package }} import config
-from {{ cookiecutter.package }}.data import save_splits, split, write_bundled_data
+from {{ cookiecutter.package }}.data import save_splits, split
 from {{ cookiecutter.package }}.validate import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-{%- if cookiecutter.task == "image-classification" %}
-# A sample of the project's own images, written by `make adopt` and committed: the tests run on the project's data
-# (in CI too, where data/raw/ may be absent). Without one, the project's data is the bundled digits.
-SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "images"
-_BUNDLED: list[Path] = []  # the bundled images, written once per session and copied into each workspace
-
-
-def write_project_data(path: str | Path) -> Path:
-    """The project's images for a test: the committed sample of its own, or the bundled digits."""
-    path = Path(path)
-    if not SAMPLE.is_dir():
-        if not _BUNDLED:
-            import tempfile
-
-            _BUNDLED.append(write_bundled_data(Path(tempfile.mkdtemp(prefix="bundled-")) / "images"))
-        return Path(shutil.copytree(_BUNDLED[0], path))
-    return Path(shutil.copytree(SAMPLE, path))
-{%- else %}
-# A sample of the project's own rows, written by `make adopt` and committed: the tests run on the project's data
-# (in CI too, where data/raw/ may be absent). Without one, the project's data is the bundled table.
-SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "sample.csv"
-
-
-def write_project_data(path: str | Path) -> Path:
-    """The project's rows for a test: the committed sample of its own data, or the bundled table."""
-    path = Path(path)
-    if not SAMPLE.is_file():
-        return write_bundled_data(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        read_table(SAMPLE).to_parquet(path, index=False)
-    else:
-        shutil.copyfile(SAMPLE, path)
-    return path
-{%- endif %}
 
 
 def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT) -> Path:
@@ -119,13 +85,7 @@ def trained(tmp_path_factory):
         yield root
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory):
-    """Train, gate and package once per module, in a scratch project with its own bento store."""
-    from {{ cookiecutter.package }}.package import package
-
-    root = tmp_path_factory.mktemp("served")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("BENTOML_HOME", str(root / "bentoml"))
-        train_and_gate(root, monkeypatch)
-        yield root, package()
+@pytest.fixture(scope="session")
+def make_trained():
+    """train_and_gate, for fixtures in a folder's own conftest.py (tests/service: one bento for the folder)."""
+    return train_and_gate

@@ -125,7 +125,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from .package import package
+    from .bento import package
 
     record = package(last_run=args.last_run)
     print(f"built bento {record['bento']} from model {record['source']}")
@@ -165,7 +165,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
 
 def cmd_bento_import(args: argparse.Namespace) -> int:
-    from .package import import_archive
+    from .bento import import_archive
 
     print(import_archive(args.archive))
     return 0
@@ -220,7 +220,7 @@ def cmd_template_update(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .smoke import serve_command, serve_env
+    from .local_server import serve_command, serve_env
 
     command = serve_command(args.port or config.load("serve")["port"])
     print(" ".join(command), flush=True)
@@ -294,7 +294,7 @@ def cmd_retrain_check(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate_traffic(args: argparse.Namespace) -> int:
-    from .smoke import running_bento
+    from .local_server import running_bento
     from .traffic import held_out_records, send
 
     simulate = config.require(config.load("drift"), "simulate", "drift")
@@ -323,8 +323,8 @@ def _outputs(pairs: dict[str, str]) -> None:
 
 
 def cmd_deploy_info(args: argparse.Namespace) -> int:
+    from .bento import last_build
     from .gitops import image_ref
-    from .package import last_build
 
     record = last_build()
     _outputs({"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]})
@@ -335,8 +335,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
+    from .bento import last_build
     from .gitops import image_ref
-    from .package import last_build
 
     image = image_ref(args.registry)
     commands = [

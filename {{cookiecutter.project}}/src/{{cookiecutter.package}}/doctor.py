@@ -61,7 +61,7 @@ def registry_line(uri: str) -> str:
 def bento_line() -> str:
     import bentoml
 
-    from .package import safe_tag
+    from .bento import safe_tag
 
     home = os.environ.get("BENTOML_HOME") or str(Path.home() / "bentoml")
     try:

@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 from ruamel.yaml import YAML
 
-from .package import last_build
-from .smoke import _call
+from .bento import last_build
+from .local_server import call
 
 OVERLAYS = Path("deploy/overlays")
 PIN = Path("deploy/model.yaml")
@@ -144,7 +144,7 @@ def history(environment: str) -> list[dict]:
 
 
 def served_version(url: str) -> dict | None:
-    status, body = _call(f"{url.rstrip('/')}/version", timeout=5)
+    status, body = call(f"{url.rstrip('/')}/version", timeout=5)
     if status != 200:
         return None
     try:

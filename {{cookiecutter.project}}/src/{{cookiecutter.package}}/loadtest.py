@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .package import SMOKE
+from .bento import SMOKE
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 

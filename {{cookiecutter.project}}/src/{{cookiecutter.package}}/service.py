@@ -1,6 +1,6 @@
 """The prediction service: the registered model behind one adaptive-batching API, validated by the contract.
 
-Built into a bento by `make package` (see package.py) and served with `make serve`. A record is a raw row as the
+Built into a bento by `make package` (see bento.py) and served with `make serve`. A record is a raw row as the
 contract describes it (strings for categories, null where a column may be missing); it is checked by a pydantic model
 derived from the pandera contract (features.request_model), so a value the contract refuses is an HTTP 400 naming
 the field, never a 500, and never reaches the model or the request log.
@@ -34,7 +34,7 @@ from .features import CLASS_NAMES, inputs, request_model
 from .images import ImageError, decode, stats
 {%- endif %}
 
-# Written by `make package` beside this module in the bento's build context (package.py); the variable lets
+# Written by `make package` beside this module in the bento's build context (bento.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
 SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("serve.yaml")))
 SETTINGS = yaml.safe_load(SETTINGS_FILE.read_text())
@@ -166,7 +166,7 @@ class Version:
         *SETTINGS["image_packages"]
     ),
 )
-class Classifier:
+class PredictionService:
     bento_model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
@@ -226,8 +226,8 @@ class Classifier:
         return [dict(zip(CLASS_NAMES, map(float, row), strict=True)) for row in probabilities]
 
 
-Classifier.add_asgi_middleware(JsonOnly)
+PredictionService.add_asgi_middleware(JsonOnly)
 {%- if cookiecutter.task == "image-classification" %}
-Classifier.add_asgi_middleware(UploadOnly)
+PredictionService.add_asgi_middleware(UploadOnly)
 {%- endif %}
-Classifier.add_asgi_middleware(Version)
+PredictionService.add_asgi_middleware(Version)

@@ -1,44 +1,22 @@
 """`make smoke URL=...`: health, readiness and a known answer from any running service, local or staging."""
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
-from . import config
-from .package import SMOKE, last_build
+from .bento import SMOKE
+from .local_server import call, running_bento
 
 TOLERANCE = 1e-5
-
-
-def _call(url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, str]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except (urllib.error.URLError, OSError) as error:
-        return 0, str(error)
 
 
 def smoke(url: str) -> list[str]:
     """Every problem found (empty: the service is healthy and answers as the packaged model does)."""
     url = url.rstrip("/")
     problems = [f"GET {url}{path} -> {status} {body[:200]}" for path in ("/livez", "/readyz")
-                for status, body in [_call(url + path)] if status != 200]  # fmt: skip
+                for status, body in [call(url + path)] if status != 200]  # fmt: skip
     if not SMOKE.is_file():
         return [*problems, f"{SMOKE}: no known answers; run `make package` first"]
     known = json.loads(SMOKE.read_text())
-    status, body = _call(f"{url}/predict", {"records": known["records"]})
+    status, body = call(f"{url}/predict", {"records": known["records"]})
     if status != 200:
         return [*problems, f"POST {url}/predict -> {status} {body[:300]}"]
     answers = json.loads(body)
@@ -47,51 +25,6 @@ def smoke(url: str) -> list[str]:
         if any(abs(a - b) > TOLERANCE for a, b in zip(got, expected, strict=True)):
             problems.append(f"record {index}: got {got}, the packaged model {known['model']} gives {expected}")
     return problems
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode} before it was ready")
-        if _call(f"{url}/readyz", timeout=2)[0] == 200:
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{url}/readyz was not 200 after {timeout:.0f} s")
-
-
-def serve_env(request_log: str | Path | None = None) -> dict[str, str]:
-    """The served bento runs in its own folder: send its request log to this project's logs/."""
-    path = Path(request_log or config.load("serve")["request_log"]["path"]).resolve()
-    return {**os.environ, config.REQUEST_LOG_ENV: str(path)}
-
-
-def serve_command(port: int) -> list[str]:
-    bento = last_build()["bento"]
-    return [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
-
-
-@contextlib.contextmanager
-def running_bento(request_log: str | Path | None = None, log: Path = Path("logs/serve.log")) -> Iterator[str]:
-    """The built bento serving on a free port for the duration of the block; yields its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as output:
-        command = serve_command(port)
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=serve_env(request_log))
-        try:
-            wait_ready(url, process)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def serve_and_smoke() -> tuple[list[str], str]:

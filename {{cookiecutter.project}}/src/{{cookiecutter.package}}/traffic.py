@@ -5,7 +5,7 @@ import pandas as pd
 from . import config
 from .data import load_split
 from .features import requests
-from .smoke import _call
+from .local_server import call
 
 
 def held_out_records(shift: dict[str, float] | None = None) -> list[dict]:
@@ -22,7 +22,7 @@ def held_out_records(shift: dict[str, float] | None = None) -> list[dict]:
 def send(url: str, records: list[dict], batch: int) -> int:
     """POST the records in batches; returns how many were answered. Any non-200 answer stops with its body."""
     for start in range(0, len(records), batch):
-        status, body = _call(f"{url.rstrip('/')}/predict", {"records": records[start : start + batch]}, timeout=30)
+        status, body = call(f"{url.rstrip('/')}/predict", {"records": records[start : start + batch]}, timeout=30)
         if status != 200:
             raise RuntimeError(f"POST {url}/predict -> {status}: {body[:300]}")
     return len(records)

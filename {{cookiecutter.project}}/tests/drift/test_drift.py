@@ -1,20 +1,11 @@
 """Drift checks against the training reference: no false alarms on unchanged data, drift on shifted data."""
 
 import json
-{%- if cookiecutter.task == "image-classification" %}
-import shutil
-{%- endif %}
 from pathlib import Path
 
 import mlflow
-{%- if cookiecutter.task == "image-classification" %}
-import numpy as np
-{%- endif %}
 import pandas as pd
 import pytest
-{%- if cookiecutter.task == "image-classification" %}
-from PIL import Image
-{%- endif %}
 
 from {{ cookiecutter.package }} import config, features, registry
 from {{ cookiecutter.package }}.cli import main
@@ -33,104 +24,14 @@ from {{ cookiecutter.package }}.drift import (
     summarise,
     with_predictions,
 )
-from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, {% if cookiecutter.task == "tabular-classification" %}KIND, {% endif %}MONITORED{% if cookiecutter.task == "tabular-classification" %}, NULLABLE, bounds{% endif %}
+from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, MONITORED
 from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL
 from {{ cookiecutter.package }}.validate import read_table, validate_frame
 
+from .cases import INVALID_DATA, SHIFT_ALL_ROWS, SHIFTED, shift, write
+
 pytestmark = pytest.mark.slow
-{%- if cookiecutter.task == "image-classification" %}
-
-SHIFTED = ["centre_column"]  # where the ink is: the one statistic a sideways move changes
-# Every image moved (not only the held-out ones): an adopted sample of 50 per class holds too few held-out images
-# for a small move to reach the per-column threshold.
-SHIFT_ALL_ROWS = True
-
-
-def _shift(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each image an eighth of its width to the right (the first column repeated): its centre moves, little else."""
-
-    def moved(path: str) -> Image.Image:
-        pixels = np.asarray(Image.open(path))
-        step = max(1, pixels.shape[1] // 8)  # one pixel of an 8 x 8 digit
-        right = pixels.copy()
-        right[:, step:] = pixels[:, :-step]
-        return Image.fromarray(right)
-
-    return pd.DataFrame({"image": [moved(path) for path in frame["path"]]}, index=frame.index)
-
-
-def _write(frame: pd.DataFrame, name: str) -> str:
-    """The frame's images as a folder (current data): class subfolders where it has labels, else files side by side.
-
-    A row holds an image file's path, a PIL image ("image") or raw bytes ("bytes": a file that is no image).
-    """
-    folder = Path("data") / name
-    shutil.rmtree(folder, ignore_errors=True)
-    for number, row in enumerate(frame.to_dict("records")):
-        target = folder / (str(row[LABEL]) if LABEL in row else "") / f"{number:05d}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if "bytes" in row and isinstance(row["bytes"], bytes):
-            target.write_bytes(row["bytes"])
-        elif "image" in row and row["image"] is not None:
-            row["image"].save(target)
-        else:
-            shutil.copyfile(row["path"], target)
-    return str(folder)
-
-
-def _broken_file(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([frame, pd.DataFrame({"bytes": [b"not an image"]})], ignore_index=True)
-
-
-def _unknown_class(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(**{LABEL: "not-a-class"})
-
-
-INVALID_DATA = [
-    pytest.param(_broken_file, "not a readable", False, id="a-file-that-is-no-image"),
-    pytest.param(_unknown_class, "not one of", True, id="a-class-the-model-does-not-know"),
-]
-{%- else %}
-
-# The columns each check changes, chosen from whatever the contract holds (the bundled table or an adopted one).
-NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
-EMPTIED = next((name for name in FEATURES if name not in NULLABLE), None)  # a column that may not be missing
-OVERRANGE = next((name for name in NUMBERS if bounds(name)[1] is not None), None)
-SHIFTED = NUMBERS[:1]
-SHIFT_ALL_ROWS = False  # the held-out rows, a standard deviation higher: plenty of power
-
-
-def _shift(frame: pd.DataFrame) -> pd.DataFrame:
-    """One number column a standard deviation higher, kept inside the contract's range."""
-    name = SHIFTED[0]
-    low, high = bounds(name)
-    return frame.assign(**{name: (frame[name] + frame[name].std()).clip(low, high)})
-
-
-def _write(frame: pd.DataFrame, name: str) -> str:
-    path = f"data/{name}.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
-INVALID_DATA = [
-    pytest.param(
-        lambda frame: frame.assign(**{EMPTIED: frame[EMPTIED].mask(frame.index % 3 == 0)}),
-        "empty value",
-        False,
-        id="surge-of-missing-values",
-        marks=pytest.mark.skipif(EMPTIED is None, reason="every column of the contract may be missing"),
-    ),
-    pytest.param(
-        lambda frame: frame.assign(**{OVERRANGE: frame[OVERRANGE].astype(float) * 20 + bounds(OVERRANGE)[1] + 1}),
-        "above the maximum",
-        False,
-        id="out-of-range-values",
-        marks=pytest.mark.skipif(OVERRANGE is None, reason="the contract caps no number column"),
-    ),
-]
-{%- endif %}
 
 
 # Random reference/current partitions of one table: every alarm is a false one. Ten keep the test quick and still
@@ -183,7 +84,7 @@ def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
 
 
 def test_held_out_data_shows_no_drift(held_out):
-    assert main(["drift", _write(held_out[FEATURES], "held_out"), "--alias", "staging"]) == NO_DRIFT
+    assert main(["drift", write(held_out[FEATURES], "held_out"), "--alias", "staging"]) == NO_DRIFT
     result = json.loads(Path(config.load("drift")["result_file"]).read_text())
     assert result["drift"] is False and result["current"]["rows"] == len(held_out)
     assert result["reference"]["version"] == "1" and not result["current"]["labelled"]
@@ -192,7 +93,7 @@ def test_held_out_data_shows_no_drift(held_out):
 @pytest.mark.skipif(not SHIFTED, reason="the contract has no number column to shift")
 def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
     rows = pd.concat([held_out, load_split(config.load("data")["splits_dir"], "train")]) if SHIFT_ALL_ROWS else held_out
-    shifted = _write(_shift(rows[FEATURES].copy()), "shifted")
+    shifted = write(shift(rows[FEATURES].copy()), "shifted")
     assert main(["drift", shifted, "--alias", "staging"]) == DRIFT
     result = drift(shifted, alias="staging")
     drifted = drifted_names(result)
@@ -203,14 +104,14 @@ def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
 def test_a_changed_class_balance_is_drift_in_label_and_prediction(held_out):
     first = held_out[held_out[LABEL] == CLASSES[0]]
     skewed = pd.concat([first, held_out[held_out[LABEL] == CLASSES[1]].head(len(first) // 10)])
-    result = drift(_write(skewed, "skewed"), alias="staging")
+    result = drift(write(skewed, "skewed"), alias="staging")
     assert result["drift"] and result["current"]["labelled"]
     assert {LABEL, PREDICTION} <= set(drifted_names(result))
 
 
 @pytest.mark.parametrize(("change", "expected", "labelled"), INVALID_DATA)
 def test_invalid_current_data_is_refused_before_any_drift_check(held_out, change, expected, labelled, capsys):
-    path = _write(change(held_out[[*FEATURES, *([LABEL] if labelled else [])]].copy()), "broken")
+    path = write(change(held_out[[*FEATURES, *([LABEL] if labelled else [])]].copy()), "broken")
     assert main(["drift", path, "--alias", "staging"]) == INVALID
     message = capsys.readouterr().err
     assert path in message and expected in message
@@ -258,7 +159,7 @@ def test_retrain_decision(drifted, rows, age_days, retrain, reason):
 
 
 def test_retrain_check_reads_the_drift_result_and_writes_the_workflow_output(held_out, tmp_path, monkeypatch, capsys):
-    drift(_write(held_out[FEATURES], "held_out"), alias="staging")
+    drift(write(held_out[FEATURES], "held_out"), alias="staging")
     outputs = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     assert main(["retrain-check"]) == 0

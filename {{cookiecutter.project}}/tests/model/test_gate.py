@@ -17,15 +17,14 @@ from {{ cookiecutter.package }}.train import train
 
 pytestmark = pytest.mark.slow
 FIT = ["train.trainer.max_epochs=40"]
-NAME = "{{ cookiecutter.project }}"
 
 
 def _aliases() -> dict:
-    return registry.aliases(MlflowClient(), NAME)
+    return registry.aliases(MlflowClient(), registry.model_name())
 
 
 def _versions() -> list[str]:
-    return sorted(v.version for v in MlflowClient().search_model_versions(f"name='{NAME}'"))
+    return sorted(v.version for v in MlflowClient().search_model_versions(f"name='{registry.model_name()}'"))
 
 
 def _rule(result: dict, name: str) -> dict:

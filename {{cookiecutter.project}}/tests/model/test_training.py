@@ -23,9 +23,9 @@ from {{ cookiecutter.package }}.train import resolve_precision, train
 SHORT = ["train.trainer.max_epochs=3"]
 
 
-def _runs(experiment: str = "{{ cookiecutter.project }}") -> list:
+def _runs() -> list:
     client = MlflowClient()
-    found = client.get_experiment_by_name(experiment)
+    found = client.get_experiment_by_name(config.load("tracking")["experiment"])
     return client.search_runs([found.experiment_id]) if found else []
 
 

@@ -126,7 +126,7 @@ def assemble(settings: dict) -> None:
         shutil.copy(package_dir / module, CONTEXT / __package__ / module)
     (CONTEXT / __package__ / "serve.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     bentofile = {
-        "service": f"{__package__}.service:Classifier",
+        "service": f"{__package__}.service:PredictionService",
         "include": [f"{__package__}/*.py", f"{__package__}/serve.yaml"],
     }
     (CONTEXT / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
