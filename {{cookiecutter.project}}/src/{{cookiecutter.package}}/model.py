@@ -3,22 +3,10 @@
 import lightning as L
 import torch
 from torch import nn
-from torchmetrics import MeanMetric, MetricCollection, SumMetric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
+from torchmetrics import MeanMetric, SumMetric
 
 from . import network
-
-
-def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
-    # "macro" F1 and AUROC: the rarer class counts as much as the common one.
-    return MetricCollection(
-        {
-            "accuracy": MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
-            "roc_auc": MulticlassAUROC(num_classes, average="macro"),
-        },
-        prefix=prefix,
-    )
+from .metrics import training_metrics
 
 
 class Classifier(L.LightningModule):
@@ -39,7 +27,7 @@ class Classifier(L.LightningModule):
         self.net = network.build(self.inputs.width, num_classes, **network_kwargs)
         self.loss = nn.CrossEntropyLoss()
         self.train_loss = MeanMetric()
-        self.val_metrics = classification_metrics(num_classes, "val_")
+        self.val_metrics = training_metrics(num_classes, "val_")
         # Rows seen in validation, summed over all processes: proves the metrics are synced under DDP.
         self.val_rows = SumMetric()
 

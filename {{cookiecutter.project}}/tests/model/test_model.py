@@ -5,6 +5,7 @@ import torch
 
 from {{ cookiecutter.package }}.data import DataModule
 from {{ cookiecutter.package }}.features import NUM_INPUTS
+from {{ cookiecutter.package }}.metrics import classification_metrics, training_metrics
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES
 
@@ -74,3 +75,18 @@ def test_batches_hold_what_the_model_takes(splits):
     rows = min(50, len(datamodule.train_dataloader().dataset))  # a small adopted sample may hold fewer
     assert features.shape == (rows, NUM_INPUTS) and labels.shape == (rows,)
     assert features.dtype == torch.float32 and labels.dtype == torch.int64
+
+
+def test_training_and_gate_metrics_are_the_same_metrics():
+    """Validation while training (torchmetrics) and evaluate/the gate (scikit-learn) report the same figures."""
+    generator = torch.Generator().manual_seed(0)
+    probabilities = torch.softmax(torch.randn(600, len(CLASSES), generator=generator), dim=1)
+    labels = torch.randint(0, len(CLASSES), (600,), generator=generator)
+    collection = training_metrics(len(CLASSES), "val_")
+    for start in range(0, 600, 64):  # in batches, as the validation loop feeds it
+        collection.update(probabilities[start : start + 64], labels[start : start + 64])
+    during_training = {name.removeprefix("val_"): float(value) for name, value in collection.compute().items()}
+    offline = classification_metrics(labels.numpy(), probabilities.numpy())
+    assert during_training.keys() == offline.keys()
+    for name, value in offline.items():
+        assert abs(during_training[name] - value) < 1e-5, (name, during_training[name], value)
