@@ -80,7 +80,7 @@ MODULES = [
     "evaluate",
     "features",
 ]
-MODULES += ["gate", "gitops"]
+MODULES += ["gate", "github", "gitops"]
 MODULES += ["loadtest", "local_server"]
 MODULES += ["locustfile"]
 MODULES += [

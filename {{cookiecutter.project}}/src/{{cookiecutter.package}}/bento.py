@@ -239,3 +239,26 @@ def import_archive(archive: str | Path) -> str:
                 f"(`bentoml delete {tag}`) if it is stale, or give each job a store of its own (BENTOML_HOME)."
             )
         return f"bento {tag} is already in the store, the same file for file: nothing to import"
+
+
+def image_ref(registry: str) -> str:
+    """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
+    name, version = last_build()["bento"].split(":")
+    return f"{registry.rstrip('/')}/{name}:{version}"
+
+
+def publish(registry: str, dry_run: bool = False) -> tuple[str, list[list[str]]]:
+    """`make publish`: `bentoml containerize` the last bento as the registry's image, then `docker push` it.
+    Returns the image and the commands (run unless dry_run)."""
+    image = image_ref(registry)
+    commands = [
+        [sys.executable, "-m", "bentoml", "containerize", last_build()["bento"], "--image-tag", image],
+        ["docker", "push", image],
+    ]
+    if dry_run:
+        return image, commands
+    if shutil.which("docker") is None:
+        raise RuntimeError("publish needs a Docker engine (docker not found); CI runs it on ubuntu-latest")
+    for command in commands:
+        subprocess.run(command, check=True)
+    return image, commands

@@ -1,4 +1,8 @@
-"""One command line for every step: `python -m {{ cookiecutter.package }} <step>` (the Makefile calls these)."""
+"""One command line for every step: `python -m {{ cookiecutter.package }} <step>` (the Makefile calls these).
+
+Each `cmd_<step>` parses nothing and decides nothing: it calls its step's module and prints what came back. The
+step's logic, and everything a test calls directly, lives in that module.
+"""
 
 import argparse
 import logging
@@ -8,7 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import config, preflight
+from . import config, github, preflight
 from .validate import ContractError
 
 
@@ -36,11 +40,10 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .splits import save_splits, split
+    from .splits import split_and_save
     from .validate import load_valid
 
-    data_cfg = config.load("data")
-    source = args.file or config.require(data_cfg, "raw", "data")
+    source = args.file or config.require(config.load("data"), "raw", "data")
     frame = load_valid(source)
 {%- if cookiecutter.task == "image-classification" %}
     from .schema import LABEL
@@ -51,14 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 {%- endif %}
     if args.no_split:
         return 0
-    parts = split(
-        frame,
-        config.require(data_cfg, "val_fraction", "data"),
-        config.require(data_cfg, "test_fraction", "data"),
-        config.require(data_cfg, "seed", "data"),
-    )
-    directory = config.require(data_cfg, "splits_dir", "data")
-    save_splits(parts, directory, source)
+    directory, parts = split_and_save(frame, source)
     sizes = ", ".join(f"{name} {len(part)}" for name, part in parts.items())
     print(f"saved the split to {directory}/ ({sizes}); every later step reads these rows")
     return 0
@@ -184,21 +180,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_scheduled_check(args: argparse.Namespace) -> int:
     """The scheduled retrain's decision: drift of the current data against @production, then retrain-check. No
     @production model yet is an answer too (nothing to compare with: no retrain), not a failure."""
-    from mlflow import MlflowClient
-
-    from . import registry, tracking
     from .drift import DRIFT, NO_DRIFT
+    from .retrain import no_champion
 
-    alias = config.require(config.load("drift"), "alias", "drift")
-    tracking.start(tracking.settings())
-    if registry.version_with_alias(MlflowClient(), registry.model_name(), alias) is None:
-        reason = (
-            f"no @{alias} model in the tracking store yet, so nothing to compare the data with: the first one "
-            "comes from cd.yml on a merge to main"
-        )
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            print(f"::notice title=retrain skipped::{reason}")
-        _outputs({"retrain": "no", "reason": reason})
+    if reason := no_champion():
+        github.notice("retrain skipped", reason)
+        github.write_outputs({"retrain": "no", "reason": reason})
         return 0
     current = args.current or config.require(config.load("data"), "raw", "data")
     status = cmd_drift(argparse.Namespace(current=current, alias=None))
@@ -289,7 +276,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def cmd_retrain_check(args: argparse.Namespace) -> int:
     from .retrain import retrain_check, workflow_outputs
 
-    _outputs(workflow_outputs(retrain_check()))
+    github.write_outputs(workflow_outputs(retrain_check()))
     return 0
 
 
@@ -313,44 +300,23 @@ def cmd_simulate_traffic(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outputs(pairs: dict[str, str]) -> None:
-    """Print key=value lines, and append them to $GITHUB_OUTPUT when a workflow runs this."""
-    lines = [f"{key}={value}" for key, value in pairs.items()]
-    print("\n".join(lines))
-    if os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
-            outputs.write("\n".join(lines) + "\n")
-
-
 def cmd_deploy_info(args: argparse.Namespace) -> int:
-    from .bento import last_build
-    from .gitops import image_ref
+    from .bento import image_ref, last_build
 
     record = last_build()
-    _outputs({"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]})
+    pairs = {"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]}
+    github.write_outputs(pairs)
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    import shutil
-    import subprocess
+    from .bento import publish
 
-    from .bento import last_build
-    from .gitops import image_ref
-
-    image = image_ref(args.registry)
-    commands = [
-        [sys.executable, "-m", "bentoml", "containerize", last_build()["bento"], "--image-tag", image],
-        ["docker", "push", image],
-    ]
+    image, commands = publish(args.registry, dry_run=args.dry_run)
     if args.dry_run:
         print("\n".join(" ".join(command) for command in commands))
         return 0
-    if shutil.which("docker") is None:
-        raise RuntimeError("publish needs a Docker engine (docker not found); CI runs it on ubuntu-latest")
-    for command in commands:
-        subprocess.run(command, check=True)
-    _outputs({"image": image})
+    github.write_outputs({"image": image})
     return 0
 
 
@@ -393,75 +359,36 @@ def cmd_wait_deployed(args: argparse.Namespace) -> int:
 
 
 def cmd_model_pin(args: argparse.Namespace) -> int:
-    import json
+    from .gitops import pin_from_gate
 
-    from .gitops import pin
-
-    gate_file = Path(config.load("gate")["result_file"])
-    retrain_file = Path(config.load("drift")["retrain"]["result_file"])
-    registered = json.loads(gate_file.read_text()).get("registered_version") if gate_file.is_file() else None
-    version = args.version or registered
-    if not version:
-        raise ValueError(f"no model version to pin: pass VERSION=... or run a passing `make gate` ({gate_file})")
-    reason = args.reason or (json.loads(retrain_file.read_text())["reason"] if retrain_file.is_file() else "manual")
-    print(f"{pin(version, reason)}: version {version} ({reason})")
+    path, version, reason = pin_from_gate(args.version, args.reason)
+    print(f"{path}: version {version} ({reason})")
     return 0
 
 
 def cmd_release_pin(args: argparse.Namespace) -> int:
-    from mlflow import MlflowClient
-
-    from .gitops import PIN, pinned
+    from .gitops import PIN, release_pin
     from .registry import model_name
 
-    version = pinned()
+    version = release_pin()
     if version is None:
         print(f"{PIN} not changed by the last commit: train and gate this commit")
         return 3
-    from . import tracking
-
-    tracking.start(tracking.settings())
-    client, name = MlflowClient(), model_name()
-    tags = client.get_model_version(name, version).tags
-    if tags.get("gate") != "passed":
-        raise ValueError(f"{PIN}: {name} version {version} has no passing gate tag; it cannot be released")
-    client.set_registered_model_alias(name, "staging", version)
-    print(f"{PIN}: {name} version {version} (pinned by the merged pull request) is now @staging; no training")
+    print(f"{PIN}: {model_name()} version {version} (pinned by the merged pull request) is now @staging; no training")
     return 0
 
 
 def cmd_retrain_body(args: argparse.Namespace) -> int:
-    import json
+    from .retrain import retrain_body
 
-    from .drift import report_paths
-    from .report import summary_path
-
-    drift_cfg, gate_cfg = config.load("drift"), config.load("gate")
-    decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
-    sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
-    drift_section = report_paths(drift_cfg)[2]
-    for path in (drift_section, summary_path(gate_cfg)):
-        if path.is_file():
-            sections += [path.read_text(), ""]
-    body = Path(args.output)
-    body.write_text("\n".join(sections))
-    print(f"wrote {body}")
+    print(f"wrote {retrain_body(args.output)}")
     return 0
 
 
 def cmd_job_summary(args: argparse.Namespace) -> int:
-    from .report import summary_path
+    from .report import job_summary
 
-    summary = summary_path(config.load("gate"))
-    if not summary.is_file():
-        raise FileNotFoundError(f"{summary}: no report yet. Run `make report` first.")
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        print(f"GITHUB_STEP_SUMMARY is not set (not in a workflow); the report is {summary}")
-        return 0
-    with open(target, "a") as out:
-        out.write(summary.read_text() + "\n")
-    print(f"appended {summary} to the job summary")
+    print(job_summary())
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from ruamel.yaml import YAML
 
-from .bento import last_build
+from . import config, registry
 from .local_server import call
 
 OVERLAYS = Path("deploy/overlays")
@@ -41,12 +41,6 @@ def overlay(environment: str) -> Path:
         known = sorted(p.name for p in OVERLAYS.iterdir()) if OVERLAYS.is_dir() else []
         raise FileNotFoundError(f"{path}: no such overlay (environments: {', '.join(known) or 'none'})")
     return path
-
-
-def image_ref(registry: str) -> str:
-    """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
-    name, version = last_build()["bento"].split(":")
-    return f"{registry.rstrip('/')}/{name}:{version}"
 
 
 def push() -> None:
@@ -190,3 +184,26 @@ def pinned(changed_in_last_commit: bool = True) -> str | None:
             return None
     version = (yaml.safe_load(PIN.read_text()) or {}).get("version")
     return None if version is None else str(version)
+
+
+def pin_from_gate(version: str | None = None, reason: str | None = None) -> tuple[Path, str, str]:
+    """`make model-pin`: pin `version` (else the one the last passing gate registered) for `reason` (else the
+    scheduled retrain's decision, else "manual"). Returns the file, the version and the reason."""
+    gate_file = Path(config.load("gate")["result_file"])
+    retrain_file = Path(config.load("drift")["retrain"]["result_file"])
+    registered = json.loads(gate_file.read_text()).get("registered_version") if gate_file.is_file() else None
+    version = version or registered
+    if not version:
+        raise ValueError(f"no model version to pin: pass VERSION=... or run a passing `make gate` ({gate_file})")
+    reason = reason or (json.loads(retrain_file.read_text())["reason"] if retrain_file.is_file() else "manual")
+    return pin(version, reason), str(version), reason
+
+
+def release_pin() -> str | None:
+    """`make release` on a merged retrain pull request: @staging := the pinned version (it passed the gate in the
+    pull request, so nothing is trained again). None when the last commit pinned nothing."""
+    version = pinned()
+    if version is None:
+        return None
+    registry.move_alias("staging", version)
+    return version

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import config
+from . import config, github
 
 VARIABLES = "Settings → Secrets and variables → Actions → Variables (repository variables)"
 PLACEHOLDER_OWNER = "your-org"  # the template's default github_owner
@@ -148,22 +148,16 @@ def preflight(workflow: str) -> int:
     the job summary, exit 0 (the later jobs skip on `ready`). Elsewhere: exit 1 when something is missing."""
     gaps = missing(workflow)
     notes = [(setting, effect) for setting, effect in OPTIONAL.get(workflow, []) if setting.problem()]
-    in_workflow = os.environ.get("GITHUB_ACTIONS") == "true"
     for setting, problem in gaps:
-        if in_workflow:  # an annotation on the run's page
-            print(f"::notice title={workflow} skipped: {setting.name} missing::{problem}. Make it: {setting.where}")
+        github.notice(f"{workflow} skipped: {setting.name} missing", f"{problem}. Make it: {setting.where}")
         print(f"missing {setting.name}: {problem}. Make it: {setting.where}")
     for setting, effect in notes:
         print(f"optional {setting.name}: {effect}")
     verdict = "ready" if not gaps else f"not ready: {len(gaps)} setting(s) missing; the workflow would skip"
     print(f"{workflow}: {verdict}")
-    if os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as outputs:
-            outputs.write(f"ready={'false' if gaps else 'true'}\n")
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as out:
-            out.write(summary(workflow, gaps, notes))
-    return 0 if in_workflow or not gaps else 1
+    github.write_outputs({"ready": "false" if gaps else "true"}, echo=False)
+    github.append_summary(summary(workflow, gaps, notes))
+    return 0 if github.in_workflow() or not gaps else 1
 
 
 def preflight_all() -> int:

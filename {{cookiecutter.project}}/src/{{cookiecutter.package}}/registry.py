@@ -53,15 +53,23 @@ def promote(environment: str, version: str | None = None) -> str:
     """
     if environment not in PROMOTIONS:
         raise ValueError(f"ENV={environment!r}: promotable environments are {', '.join(PROMOTIONS)}")
+    if version is not None:
+        return move_alias(environment, version)
     tracking.start(tracking.settings())
     client, name, source = MlflowClient(), model_name(), PROMOTIONS[environment]
-    if version is not None:
-        candidate = client.get_model_version(name, str(version))
-        if candidate.tags.get("gate") != "passed":
-            raise ValueError(f"{name} version {version} did not pass the gate: it cannot become @{environment}")
-    else:
-        candidate = version_with_alias(client, name, source)
+    candidate = version_with_alias(client, name, source)
     if candidate is None:
         raise ValueError(f"model {name!r} has no @{source} version: run `make gate` (it sets @{source} on a pass)")
     client.set_registered_model_alias(name, environment, candidate.version)
+    return str(candidate.version)
+
+
+def move_alias(alias: str, version: str) -> str:
+    """@alias := version, for a version that passed the gate (its `gate` tag); any other is refused."""
+    tracking.start(tracking.settings())
+    client, name = MlflowClient(), model_name()
+    candidate = client.get_model_version(name, str(version))
+    if candidate.tags.get("gate") != "passed":
+        raise ValueError(f"{name} version {version} did not pass the gate: it cannot become @{alias}")
+    client.set_registered_model_alias(name, alias, candidate.version)
     return str(candidate.version)

@@ -22,7 +22,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from . import config
+from . import config, github
 from .features import CLASS_NAMES, FEATURES
 from .schema import CLASSES, LABEL, POSITIVE
 
@@ -247,3 +247,13 @@ def report() -> Path:
     path = summary_path(gate_cfg)
     path.write_text(text)
     return path
+
+
+def job_summary() -> str:
+    """`make job-summary`: reports/summary.md appended to the workflow's job summary; what was done."""
+    summary = summary_path(config.load("gate"))
+    if not summary.is_file():
+        raise FileNotFoundError(f"{summary}: no report yet. Run `make report` first.")
+    if not github.append_summary(summary.read_text() + "\n"):
+        return f"GITHUB_STEP_SUMMARY is not set (not in a workflow); the report is {summary}"
+    return f"appended {summary} to the job summary"

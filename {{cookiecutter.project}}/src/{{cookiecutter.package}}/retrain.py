@@ -6,8 +6,8 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from . import config, tracking
-from .drift import drifted_names
+from . import config, registry, tracking
+from .drift import drifted_names, report_paths
 
 
 def decide(result: dict, age_days: float, retrain_cfg: dict) -> tuple[bool, str]:
@@ -52,3 +52,30 @@ def retrain_check() -> dict:
 def workflow_outputs(decision: dict) -> dict[str, str]:
     """`retrain=yes|no` and `reason=...`: printed, and appended to $GITHUB_OUTPUT by the CLI in a workflow."""
     return {"retrain": "yes" if decision["retrain"] else "no", "reason": decision["reason"]}
+
+
+def no_champion() -> str | None:
+    """Why a scheduled check has nothing to compare with (no model holds drift.yaml's alias yet), else None."""
+    alias = config.require(config.load("drift"), "alias", "drift")
+    tracking.start(tracking.settings())
+    if registry.version_with_alias(MlflowClient(), registry.model_name(), alias) is not None:
+        return None
+    return (
+        f"no @{alias} model in the tracking store yet, so nothing to compare the data with: the first one "
+        "comes from cd.yml on a merge to main"
+    )
+
+
+def retrain_body(output: str | Path) -> Path:
+    """The retrain pull request's body: the decision's reason, the drift section and the gate's report."""
+    from .report import summary_path
+
+    drift_cfg = config.load("drift")
+    decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
+    sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
+    for path in (report_paths(drift_cfg)[2], summary_path(config.load("gate"))):
+        if path.is_file():
+            sections += [path.read_text(), ""]
+    body = Path(output)
+    body.write_text("\n".join(sections))
+    return body

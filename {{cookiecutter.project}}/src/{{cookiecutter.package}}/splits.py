@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from . import config
 from .features import GROUP
 from .schema import LABEL
 from .validate import ContractError, read_table, validate_frame, write_table
@@ -83,3 +84,17 @@ def load_split(directory: str | Path, name: str) -> pd.DataFrame:
         raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
     frame = read_table(path).set_index("source_row")
     return validate_frame(frame, path)
+
+
+def split_and_save(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, pd.DataFrame]]:
+    """`make validate`'s second half: the validated frame split as configs/data.yaml says, saved; (folder, parts)."""
+    data_cfg = config.load("data")
+    parts = split(
+        frame,
+        config.require(data_cfg, "val_fraction", "data"),
+        config.require(data_cfg, "test_fraction", "data"),
+        config.require(data_cfg, "seed", "data"),
+    )
+    directory = config.require(data_cfg, "splits_dir", "data")
+    save_splits(parts, directory, source)
+    return directory, parts
