@@ -219,10 +219,10 @@ def test_answers_flow_into_the_project(baked, name):
     assert pyproject["project"]["name"] == context["project"] == project.path.name
     assert pyproject["project"]["requires-python"] == f"~={context['python_version']}.0"  # the one Python it locks
     assert pyproject["project"]["scripts"][context["package"]] == f"{context['package']}.cli:main"
-    for name in ("evaluate", "gate"):
-        settings = yaml.safe_load((project.path / f"configs/{name}.yaml").read_text())
-        assert settings["primary_metric"] == context["__primary_metric"], name
-        assert context["primary_metric"] in {"auto", context["__primary_metric"]}
+    gate = yaml.safe_load((project.path / "configs/gate.yaml").read_text())
+    assert gate["primary_metric"] == context["__primary_metric"]  # set once: evaluate reads the gate's
+    assert "primary_metric" not in yaml.safe_load((project.path / "configs/evaluate.yaml").read_text())
+    assert context["primary_metric"] in {"auto", context["__primary_metric"]}
     tracking = yaml.safe_load((project.path / "configs/tracking.yaml").read_text())
     assert tracking["tracking_uri"] == context["mlflow_tracking_uri"]
     setup = yaml.safe_load((project.path / ".github/actions/setup/action.yml").read_text())

@@ -1,10 +1,16 @@
-"""Read the YAML files under configs/: every knob lives there, none in code."""
+"""Read the YAML files under configs/: every knob lives there, none in code.
+
+Each file has a pydantic model below (types, ranges, a description per field; unknown keys refused), so a bad
+value stops the step with one line naming the file, the key, the value and what is allowed, before anything runs.
+A file may start from another: `extends: train` reads configs/train.yaml first and this file's keys over it.
+"""
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CONFIG_DIR_ENV = "{{ cookiecutter.package | upper }}_CONFIG_DIR"
 SERVE_SETTINGS_ENV = "{{ cookiecutter.package | upper }}_SERVE_SETTINGS"  # the service's settings file
@@ -19,8 +25,175 @@ def config_dir() -> Path:
     return Path(os.environ.get(CONFIG_DIR_ENV, "configs"))
 
 
-def load(name: str) -> dict[str, Any]:
-    """Load configs/<name>.yaml as a dict."""
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(Section):
+    """configs/data.yaml: where the data lives and how it is split."""
+
+    raw: str = Field(description="the raw data: a table file, or a folder of class subfolders of images")
+    splits_dir: str = Field(description="where `make validate` saves the split every later step reads")
+    val_fraction: Fraction = Field(description="share of the rows in the validation part")
+    test_fraction: Fraction = Field(description="share of the rows in the test part")
+    seed: int = Field(ge=0, description="the split's random seed")
+
+    @model_validator(mode="after")
+    def _room_to_train(self):
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction = {self.val_fraction + self.test_fraction}: leaves no "
+                             "training rows; keep their sum under 1")  # fmt: skip
+        return self
+
+
+class DataModuleConfig(Section):
+    batch_size: Count = Field(description="training rows per step")
+    eval_batch_size: Count = Field(description="rows per step when validating and predicting")
+    num_workers: int | None = Field(None, ge=0, description="processes decoding images (0: the training process)")
+    augment: dict[str, Any] | None = Field(None, description="training-time augmentation: flip, shift")
+    fit_rows: Count | None = Field(None, description="training images the normalisation is fitted on")
+
+
+class TrainConfig(Section):
+    """configs/train.yaml (train-cluster.yaml extends it): how the model is fitted, a section per Lightning object."""
+
+    seed: int = Field(ge=0, description="seeds Python, numpy and torch (lightning.seed_everything)")
+    datamodule: DataModuleConfig = Field(description="the LightningDataModule's keyword arguments")
+    trainer: dict[str, Any] = Field(description="lightning.Trainer's keyword arguments, passed as is")
+    early_stopping: dict[str, Any] = Field(description="lightning's EarlyStopping keyword arguments")
+    checkpoint: dict[str, Any] = Field(description="lightning's ModelCheckpoint keyword arguments")
+    checkpoint_dir: str = Field(description="checkpoints go to <checkpoint_dir>/<MLflow run id>")
+
+
+class ModelConfig(Section):
+    """configs/model.yaml: the LightningModule's keyword arguments, one to one."""
+
+    hidden_sizes: list[Count] = Field(description="widths of the dense layers")
+    dropout: Annotated[float, Field(ge=0, lt=1)] = Field(description="dropout after each dense layer")
+    learning_rate: Annotated[float, Field(gt=0)] = Field(description="AdamW's learning rate")
+    weight_decay: Annotated[float, Field(ge=0)] = Field(description="AdamW's weight decay")
+    channels: list[Count] | None = Field(None, description="(images) output channels of each convolution block")
+
+
+Metric = Literal["accuracy", "f1", "roc_auc"]
+
+
+class EvaluateConfig(Section):
+    """configs/evaluate.yaml: the test-split evaluation (its primary metric is the gate's, in gate.yaml)."""
+
+    metrics_file: str = Field(description="where `make evaluate` writes the test metrics")
+
+
+class BootstrapConfig(Section):
+    samples: Count = Field(description="resamples of the test rows")
+    confidence: Fraction = Field(description="the interval's confidence")
+    seed: int = Field(ge=0, description="the resampling seed")
+
+
+class GateConfig(Section):
+    """configs/gate.yaml: the metric gate's rules, all judged on one primary metric."""
+
+    primary_metric: Metric = Field(description="the metric every rule judges, and the report and evaluate mark")
+    floor: Share | None = Field(description="the challenger must reach this (null: no floor)")
+    baseline_margin: Share = Field(description="... and beat the trivial baseline by this much")
+    champion_tolerance: Share = Field(description="... and be no worse than @production by more than this")
+    bootstrap: BootstrapConfig = Field(description="the paired bootstrap of challenger - champion")
+    result_file: str = Field(description="the gate's verdict, rules and contenders (JSON)")
+    predictions_file: str = Field(description="every contender's probabilities on the test rows (CSV)")
+
+
+class RetrainConfig(Section):
+    min_new_rows: Annotated[int, Field(ge=0)] = Field(description="drift over fewer new rows is reported only")
+    max_champion_age_days: Annotated[int | float, Field(gt=0)] = Field(description="retrain anyway past this age")
+    result_file: str = Field(description="the decision and its reason (JSON)")
+
+
+class SimulateConfig(Section):
+    batch: Count = Field(description="records per request")
+    shift: dict[str, Annotated[float, Field(gt=0)]] = Field(description="SHIFT=yes multiplies these columns")
+
+
+class DriftConfig(Section):
+    """configs/drift.yaml: current data against the training reference of a model version."""
+
+    alias: str = Field(description="the version a batch file is compared with")
+    reference_rows: Count = Field(description="training rows logged with each model as its reference")
+    sample_rows: Count = Field(description="larger current data is sampled to this many rows")
+    seed: int = Field(ge=0, description="the sampling seed")
+    num_method: str = Field(description="Evidently's test for number columns")
+    cat_method: str = Field(description="Evidently's test for the other columns")
+    alpha: Fraction = Field(description="family-wise: a column drifts below alpha / the number of columns tested")
+    per_column_method: dict[str, str] = Field(description="a column's own test (a distance needs a threshold)")
+    per_column_threshold: dict[str, float] = Field(description="a column's own threshold")
+    drift_share: Annotated[float, Field(gt=0, le=1)] = Field(description="the data drifted at this share of columns")
+    result_file: str = Field(description="the drift result (JSON)")
+    retrain: RetrainConfig = Field(description="`make retrain-check`")
+    simulate: SimulateConfig = Field(description="`make simulate-traffic`")
+
+
+class RequestLogConfig(Section):
+    path: str = Field(description="JSON lines: each request's record and prediction")
+    max_bytes: Count = Field(description="rotated at this size")
+    backups: Annotated[int, Field(ge=0)] = Field(description="old files kept")
+
+
+class SloConfig(Section):
+    p99_ms: Annotated[float, Field(gt=0)] = Field(description="the 99th percentile latency must stay under this")
+    max_error_rate: Share = Field(description="... and the share of failed requests under this")
+
+
+class LoadtestConfig(Section):
+    users: Count = Field(description="concurrent locust users")
+    spawn_rate: Annotated[float, Field(gt=0)] = Field(description="users started per second")
+    duration_s: Count = Field(description="seconds of load")
+    slo: SloConfig
+
+
+class ServeConfig(Section):
+    """configs/serve.yaml: the bento, its service and the checks against it."""
+
+    alias: str = Field(description="the registry alias `make package` packages")
+    port: Annotated[int, Field(gt=0, lt=65536)] = Field(description="`make serve`'s port")
+    workers: Count | Literal["cpu_count"] = Field(description="worker processes (cpu_count: one per core)")
+    torch_threads: Count = Field(description="intra-op threads per worker")
+    max_batch_size: Count = Field(description="adaptive batching: rows in one forward pass at most")
+    max_latency_ms: Count = Field(description="adaptive batching: the longest wait to fill a batch")
+    access_log: bool = Field(description="BentoML's line per request")
+    trace_predictions: bool = Field(description="an OpenTelemetry span per /predict")
+    max_records_per_request: Count = Field(description="a larger request is refused with HTTP 400")
+    max_upload_bytes: Count | None = Field(None, description="(images) a larger upload is refused")
+    request_log: RequestLogConfig
+    loadtest: LoadtestConfig
+
+
+class TrackingConfig(Section):
+    """configs/tracking.yaml: MLflow (MLFLOW_TRACKING_URI overrides tracking_uri)."""
+
+    tracking_uri: str = Field(description="sqlite:///<file> or a server URL")
+    experiment: str = Field(min_length=1, description="the MLflow experiment of every run")
+    registered_model: str = Field(min_length=1, description="the registry's model name")
+    artifact_location: str = Field(description="artifacts of a local sqlite store")
+
+
+SCHEMAS: dict[str, type[Section]] = {
+    "data": DataConfig,
+    "drift": DriftConfig,
+    "evaluate": EvaluateConfig,
+    "gate": GateConfig,
+    "model": ModelConfig,
+    "serve": ServeConfig,
+    "tracking": TrackingConfig,
+    "train": TrainConfig,
+}
+
+
+def _read(name: str) -> tuple[dict[str, Any], str]:
+    """A file's settings over those of the file it extends, and the name of the first file of that chain."""
     path = config_dir() / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file (run from the project root, or set {CONFIG_DIR_ENV})")
@@ -30,7 +203,57 @@ def load(name: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(content).__name__}")
-    return content
+    if base := content.pop("extends", None):
+        settings, root = _read(str(base))
+        return _merged(settings, content), root
+    return content, name
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both else value
+    return merged
+
+
+def load(name: str, kind: str | None = None) -> dict[str, Any]:
+    """configs/<name>.yaml (over the file it extends) as a dict, checked against the model of `kind` (the file's
+    own name unless given: `make train ARGS="--config train-cluster"` is a `train` file)."""
+    content, root = _read(name)
+    return check(name, content, kind or root)
+
+
+def check(name: str, content: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+    """Settings checked against their model (also after command-line overrides); a ConfigError with one line per
+    problem: the file, the key, the value and what is allowed."""
+    schema = SCHEMAS.get(kind or name)
+    if schema is None:
+        return content
+    try:
+        return schema.model_validate(content).model_dump(exclude_unset=True)  # what the file sets, checked
+    except ValidationError as error:
+        path = config_dir() / f"{name}.yaml"
+        raise ConfigError("\n".join(_problem(path, schema, problem) for problem in error.errors())) from None
+
+
+def _problem(path: Path, schema: type[BaseModel], problem: dict) -> str:
+    key = ".".join(str(part) for part in problem["loc"])
+    if not key:  # a rule across settings (val_fraction + test_fraction)
+        return f"{path}: {problem['msg'].removeprefix('Value error, ')}"
+    if problem["type"] == "missing":
+        return f"{path}: missing setting '{key}'"
+    if problem["type"] == "extra_forbidden":
+        section = schema
+        for part in problem["loc"][:-1]:  # the model the unknown key sits in
+            field = section.model_fields.get(str(part))
+            annotation = getattr(field, "annotation", None)
+            section = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+            if section is None:
+                break
+        allowed = f" (allowed here: {', '.join(section.model_fields)})" if section else ""
+        return f"{path}: unknown setting '{key}'{allowed}"
+    return f"{path}: {key} = {problem['input']!r}: {problem['msg']}"
 
 
 def require(config: dict[str, Any], key: str, name: str) -> Any:

@@ -23,7 +23,7 @@ def predict_proba(model: torch.nn.Module, frame: pd.DataFrame) -> np.ndarray:
 
 
 def evaluate(run_id: str | None = None) -> dict:
-    data_cfg, eval_cfg = config.load("data"), config.load("evaluate")
+    data_cfg, eval_cfg, gate_cfg = config.load("data"), config.load("evaluate"), config.load("gate")
     tracking_cfg = tracking.settings()
     tracking.start(tracking_cfg)
     record = tracking.last_run()
@@ -39,7 +39,7 @@ def evaluate(run_id: str | None = None) -> dict:
         "model_uri": model_uri,
         "split": "test",
         "rows": len(test),
-        "primary_metric": config.require(eval_cfg, "primary_metric", "evaluate"),
+        "primary_metric": config.require(gate_cfg, "primary_metric", "gate"),  # set once, for the gate
         "metrics": metrics,
         "confusion_matrix": {"classes": CLASS_NAMES, "rows_true_columns_predicted": confusion(labels, probabilities)},
     }

@@ -46,7 +46,8 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
     `train_config` names the trainer settings file: configs/train.yaml, or e.g. train-cluster for multi-node.
     """
     files = {"data": "data", "model": "model", "train": train_config}
-    settings = config.override({key: config.load(name) for key, name in files.items()}, list(overrides or []))
+    settings = config.override({key: config.load(name, key) for key, name in files.items()}, list(overrides or []))
+    settings = {key: config.check(name, settings[key], key) for key, name in files.items()}  # overrides checked too
     data_cfg, model_cfg, train_cfg = settings["data"], settings["model"], settings["train"]
     tracking_cfg = tracking.settings()
     L.seed_everything(config.require(train_cfg, "seed", "train"), workers=True)
