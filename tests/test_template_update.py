@@ -115,7 +115,7 @@ def test_a_plain_bake_takes_a_template_update_keeping_the_users_edits(template, 
     lines, keep = [], True
     for line in config.splitlines(keepends=True):
         if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
-            keep = line.startswith("<<<<<<<")
+            keep = not line.startswith("=======")  # ours, not theirs, then the rest of the file
             continue
         if keep:
             lines.append(line)

@@ -28,6 +28,7 @@ def config_dir() -> Path:
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(gt=0)]
+Amount = Annotated[int | float, Field(gt=0)]  # a whole number stays one (printed as written: `250 ms`, not `250.0`)
 
 
 class Section(BaseModel):
@@ -109,7 +110,7 @@ class GateConfig(Section):
 
 class RetrainConfig(Section):
     min_new_rows: Annotated[int, Field(ge=0)] = Field(description="drift over fewer new rows is reported only")
-    max_champion_age_days: Annotated[int | float, Field(gt=0)] = Field(description="retrain anyway past this age")
+    max_champion_age_days: Amount = Field(description="retrain anyway past this age")
     result_file: str = Field(description="the decision and its reason (JSON)")
 
 
@@ -143,13 +144,13 @@ class RequestLogConfig(Section):
 
 
 class SloConfig(Section):
-    p99_ms: Annotated[float, Field(gt=0)] = Field(description="the 99th percentile latency must stay under this")
+    p99_ms: Amount = Field(description="the 99th percentile latency must stay under this")
     max_error_rate: Share = Field(description="... and the share of failed requests under this")
 
 
 class LoadtestConfig(Section):
     users: Count = Field(description="concurrent locust users")
-    spawn_rate: Annotated[float, Field(gt=0)] = Field(description="users started per second")
+    spawn_rate: Amount = Field(description="users started per second")
     duration_s: Count = Field(description="seconds of load")
     slo: SloConfig
 

@@ -118,3 +118,9 @@ def test_every_setting_is_described(workspace):
                     sections.append(annotation)
                 else:
                     assert field.description, f"{name}.yaml: {field_name} has no description"
+
+
+def test_a_whole_number_stays_whole(workspace):
+    """Checked settings keep the YAML's numbers as written: `250 ms` in a message, not `250.0 ms`."""
+    slo, retrain = config.load("serve")["loadtest"]["slo"], config.load("drift")["retrain"]
+    assert isinstance(slo["p99_ms"], int) and isinstance(retrain["max_champion_age_days"], int)
