@@ -17,13 +17,13 @@ from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
     RocCurveDisplay,
-    confusion_matrix,
     precision_recall_curve,
     roc_curve,
 )
 
 from . import config, github
 from .features import CLASS_NAMES, FEATURES
+from .metrics import confusion
 from .schema import CLASSES, LABEL, POSITIVE
 
 ROLES = ("challenger", "champion", "baseline")
@@ -76,9 +76,8 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
 
 def confusion_table(predictions: pd.DataFrame) -> list[str]:
     """The challenger's confusion matrix as a markdown table: a row per true class, a column per prediction."""
-    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()
-    predicted = predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy().argmax(axis=1)
-    matrix = confusion_matrix(labels, predicted, labels=range(len(CLASSES)))
+    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()  # class names -> the model's class index
+    matrix = confusion(labels, predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy())
     lines = ["| true \\ predicted | " + " | ".join(CLASS_NAMES) + " |", "|---|" + "---:|" * len(CLASSES)]
     for name, row in zip(CLASS_NAMES, matrix, strict=True):
         lines.append(f"| **{name}** | " + " | ".join(str(count) for count in row) + " |")
