@@ -1,13 +1,17 @@
 """The LightningModule: shapes, normalisation, determinism, and that it can learn at all."""
 
 import lightning as L
+import pytest
 import torch
+from torch.utils.data import DataLoader
 
-from {{ cookiecutter.package }}.data import DataModule
+from {{ cookiecutter.package }}.data import DataModule, InMemoryDataset, keep_batch
 from {{ cookiecutter.package }}.features import NUM_INPUTS
 from {{ cookiecutter.package }}.metrics import classification_metrics, training_metrics
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES
+
+from .cases import fitted_state
 
 
 def _model(**kwargs) -> Classifier:
@@ -35,23 +39,50 @@ def test_output_shapes():
 
 
 def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits):
+    """What the model's input layer learns is exactly what the training rows say, and it travels in its state."""
     features = DataModule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
+    expected = fitted_state(features, model.inputs)  # the task's own account of it (tests/model/cases.py)
+    assert expected and set(expected) <= {name for name, _ in model.inputs.named_buffers()}
+    for name, value in expected.items():
+        torch.testing.assert_close(getattr(model.inputs, name), value, msg=name)
     copy = _model(dropout=0.0).eval()
     copy.load_state_dict(model.state_dict())  # what a checkpoint or the exported model carries
     torch.testing.assert_close(model(features[:8]), copy(features[:8]))
-    assert not torch.equal(model.inputs.mean, _model().inputs.mean)  # learned, not the defaults
 
 
 def test_overfits_one_batch(splits):
+    """A model that can learn at all fits one batch perfectly, given a batch that can be fitted: rows whose
+    features determine their label. Rows that repeat an earlier row's features are left out of it (in a table of
+    categories, identical rows often disagree on the label, and no model can fit both)."""
     L.seed_everything(0)
     datamodule = DataModule(str(splits), batch_size=32)
+    datamodule.setup()
+    features, labels = distinct_rows(datamodule.train_dataloader().dataset, 32)
+    if len(features) < 2:
+        pytest.skip("the training split has fewer than two rows with distinct features")
     model = _model(dropout=0.0, learning_rate=0.01)
     model.fit_inputs(datamodule.train_features())
-    trainer = _quiet_trainer(overfit_batches=1, max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
-    trainer.fit(model, datamodule=datamodule)
+    batch = DataLoader(InMemoryDataset(features, labels), batch_size=len(labels), collate_fn=keep_batch)
+    trainer = _quiet_trainer(max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
+    trainer.fit(model, train_dataloaders=batch)
     assert trainer.callback_metrics["train_loss"] < 0.02
+
+
+def distinct_rows(dataset, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to `count` of the dataset's rows, in order, each with features no earlier one has (NaN equal to NaN)."""
+    seen, kept = set(), []
+    for index in range(len(dataset)):
+        features, _ = dataset[index]
+        key = features.nan_to_num(float("inf")).numpy().tobytes()
+        if key not in seen:
+            seen.add(key)
+            kept.append(index)
+        if len(kept) == count:
+            break
+    rows = [dataset[index] for index in kept]
+    return torch.stack([row[0] for row in rows]), torch.stack([torch.as_tensor(row[1]) for row in rows])
 
 
 def test_same_seed_gives_the_same_weights(splits):
