@@ -59,13 +59,14 @@ def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
 def read_request_log(path: Path) -> tuple[pd.DataFrame, dict]:
     """The records a served bento logged (rotated files too, oldest first) and the model version that served them.
 
-    Only the rows of the latest model version in the log are kept: earlier versions had other references. A line
-    that is not a record is reported (origin["skipped"]) and left out.
+    Only the rows of the latest model version in the log are kept: earlier versions had other references. Records
+    a check marked as its own traffic (smoke, loadtest) are left out and counted (origin["checks"]). A line that is
+    not a record is reported (origin["skipped"]) and left out.
     """
     # RotatingFileHandler's backups: requests.jsonl.1 is the newest, .5 the oldest.
     backups = [file for file in path.parent.glob(f"{path.name}.*") if file.suffix[1:].isdigit()]
     files = sorted(backups, key=lambda file: -int(file.suffix[1:]))
-    records, skipped = [], []
+    records, skipped, checks = [], [], {}
     for file in [*files, path]:
         for number, line in enumerate(file.read_text().splitlines(), start=1):
             if not line.strip():
@@ -73,18 +74,23 @@ def read_request_log(path: Path) -> tuple[pd.DataFrame, dict]:
             try:
                 entry = json.loads(line)
                 record = {**entry["features"], PREDICTION: max(entry["prediction"], key=entry["prediction"].get)}
-                records.append((record, entry["model"]))
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as error:
                 skipped.append(f"{file}:{number}: not a request-log record ({type(error).__name__}: {error})")
+                continue
+            if entry.get("traffic"):
+                checks[entry["traffic"]] = checks.get(entry["traffic"], 0) + 1
+            else:
+                records.append((record, entry["model"]))
     if not records:
         detail = "".join(f"\n  {line}" for line in skipped[:5])
+        only = f" (only the checks' own requests: {checks})" if checks else ""
         raise ContractError(
-            f'{path}: no request-log record to check; expected JSON objects with "features", "prediction" and '
+            f'{path}: no request-log record to check{only}; expected JSON objects with "features", "prediction" and '
             f'"model", as the service writes. Send the service some traffic first.{detail}'
         )
     model = records[-1][1]
     frame = pd.DataFrame([record for record, served_by in records if served_by == model])
-    return frame, {"model": model, "dropped_rows": len(records) - len(frame), "skipped": skipped}
+    return frame, {"model": model, "dropped_rows": len(records) - len(frame), "skipped": skipped, "checks": checks}
 
 
 def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -314,6 +320,7 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
             "labelled": LABEL in current,
             **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
             **({"skipped": origin["skipped"]} if origin.get("skipped") else {}),
+            **({"checks_left_out": origin["checks"]} if origin.get("checks") else {}),
         },
         "reference": {
             "model": version.name,

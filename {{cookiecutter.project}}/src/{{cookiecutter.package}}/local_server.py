@@ -20,10 +20,14 @@ from . import config
 from .bento import last_build
 
 
-def call(url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, str]:
-    """GET url (POST the JSON body when one is given): the HTTP status and the answer's text; 0 when unreachable."""
+def call(url: str, body: dict | None = None, timeout: float = 10, traffic: str | None = None) -> tuple[int, str]:
+    """GET url (POST the JSON body when one is given): the HTTP status and the answer's text; 0 when unreachable.
+
+    `traffic` names a check's own requests (smoke, loadtest): the service logs them as such, and drift leaves them out.
+    """
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **({config.TRAFFIC_HEADER: traffic} if traffic else {})}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode()

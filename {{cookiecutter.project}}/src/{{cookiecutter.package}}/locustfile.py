@@ -16,4 +16,5 @@ class PredictUser(HttpUser):
 
     @task
     def predict(self) -> None:
-        self.client.post("/predict", json={"records": [random.choice(self.records)]})
+        # Marked (config.TRAFFIC_HEADER; locust loads this file alone): logged as load-test requests, left out of drift.
+        self.client.post("/predict", json={"records": [random.choice(self.records)]}, headers={"X-Traffic": "loadtest"})

@@ -6,11 +6,13 @@ derived from the pandera contract (features.request_model), so a value the contr
 the field, never a 500, and never reaches the model or the request log.
 """
 
+import contextvars
 import gc
 import json
 import logging
 import logging.handlers
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -23,12 +25,12 @@ import yaml
 {%- if cookiecutter.task == "image-classification" %}
 from bentoml.exceptions import InvalidArgument
 {%- endif %}
-from pydantic import Field
+from pydantic import Field, PrivateAttr, ValidationError
 {%- if cookiecutter.task == "image-classification" %}
 from starlette.requests import Request
 {%- endif %}
 
-from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV
+from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV, TRAFFIC_HEADER
 from .features import CLASS_NAMES, inputs, request_model
 {%- if cookiecutter.task == "image-classification" %}
 from .images import ImageError, decode, stats
@@ -43,8 +45,35 @@ SERVED_BY = SETTINGS["served_model"]  # its registry name and version: the drift
 BENTO = SETTINGS["bento"]  # <name>:<git sha>-m<model version> (r<run id> for a pull request's build)
 
 
-Record = request_model(SETTINGS.get("example"))  # the OpenAPI schema shows a row of the training data
+# The X-Traffic header of the request being parsed (Traffic, below, sets it): "smoke", "loadtest", or None.
+TRAFFIC = contextvars.ContextVar("traffic", default=None)
+
+
+class Record(request_model(SETTINGS.get("example"))):  # the OpenAPI schema shows a row of the training data
+    # Which traffic the record came in with, taken as the request is parsed (a batch mixes requests).
+    _traffic: str | None = PrivateAttr(default_factory=TRAFFIC.get)
+
+
 Records = Annotated[list[Record], Field(min_length=1, max_length=SETTINGS["max_records_per_request"])]
+
+
+class RefusedRequests(logging.Filter):
+    """A request the contract refuses is the client's error: one WARNING line naming each field and why, not BentoML's
+    ERROR with a traceback (a 5xx keeps its traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        status = getattr(getattr(error, "error_code", None), "value", 500)
+        if isinstance(error, ValidationError) or (error is not None and status < 500):
+            problems = error.errors(include_url=False) if isinstance(error, ValidationError) else [{"msg": str(error)}]
+            where = [".".join(map(str, problem.get("loc", ()))) for problem in problems]
+            reasons = "; ".join(f"{at}: {problem['msg']}" for at, problem in zip(where, problems, strict=True))
+            record.levelno, record.levelname, record.exc_info, record.exc_text = logging.WARNING, "WARNING", None, None
+            record.msg, record.args = "refused %s: %s", (record.args[0], reasons)
+        return True
+
+
+logging.getLogger("bentoml._internal.server.http_app").addFilter(RefusedRequests())
 
 
 def _request_logger() -> logging.Logger:
@@ -140,6 +169,19 @@ class UploadOnly:
 {%- endif %}
 
 
+class Traffic:
+    """ASGI middleware: the X-Traffic header of a request, for the records parsed from it (Record._traffic)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            header = dict(scope["headers"]).get(TRAFFIC_HEADER.lower().encode())
+            TRAFFIC.set(header.decode("latin-1")[:32] if header else None)
+        await self.app(scope, receive, send)
+
+
 class Version:
     """ASGI middleware: GET /version names the registry model and bento served, so CD can wait for a rollout."""
 
@@ -189,8 +231,9 @@ class PredictionService:
         features, logged = inputs(records)  # the model's rows, and what the request log keeps of each record
         answers = self._answer(features)
         # One write for the whole batch (up to max_batch_size requests), not one per record.
-        lines = [json.dumps({"model": SERVED_BY, "features": row, "prediction": answer})
-                 for row, answer in zip(logged, answers, strict=True)]  # fmt: skip
+        now = _now()
+        lines = [json.dumps(_entry(now, row, answer, record._traffic))
+                 for record, row, answer in zip(records, logged, answers, strict=True)]  # fmt: skip
         self.requests.info("\n".join(lines))
         return answers
 
@@ -215,7 +258,7 @@ class PredictionService:
             raise InvalidArgument(f"image: {error}") from None
         answer = self._answer(array.reshape(1, -1).astype(np.float32))[0]
         logged = stats(array[None], [original]).to_dict("records")[0]
-        self.requests.info(json.dumps({"model": SERVED_BY, "features": logged, "prediction": answer}))
+        self.requests.info(json.dumps(_entry(_now(), logged, answer, TRAFFIC.get())))
         return answer
 {%- endif %}
 
@@ -226,7 +269,18 @@ class PredictionService:
         return [dict(zip(CLASS_NAMES, map(float, row), strict=True)) for row in probabilities]
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _entry(time: str, features: dict, answer: dict, traffic: str | None) -> dict:
+    """A request-log record: when, which model version, the features, its answer, and the traffic a check marked."""
+    entry = {"time": time, "model": SERVED_BY, "features": features, "prediction": answer}
+    return {**entry, "traffic": traffic} if traffic else entry
+
+
 PredictionService.add_asgi_middleware(JsonOnly)
+PredictionService.add_asgi_middleware(Traffic)
 {%- if cookiecutter.task == "image-classification" %}
 PredictionService.add_asgi_middleware(UploadOnly)
 {%- endif %}

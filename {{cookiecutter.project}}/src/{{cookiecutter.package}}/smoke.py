@@ -16,7 +16,7 @@ def smoke(url: str) -> list[str]:
     if not SMOKE.is_file():
         return [*problems, f"{SMOKE}: no known answers; run `make package` first"]
     known = json.loads(SMOKE.read_text())
-    status, body = call(f"{url}/predict", {"records": known["records"]})
+    status, body = call(f"{url}/predict", {"records": known["records"]}, traffic="smoke")
     if status != 200:
         return [*problems, f"POST {url}/predict -> {status} {body[:300]}"]
     answers = json.loads(body)

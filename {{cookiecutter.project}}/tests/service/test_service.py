@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bentoml
@@ -127,9 +129,41 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     log = root / config.load("serve")["request_log"]["path"]
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) >= 2
-    assert set(lines[-1]) == {"model", "features", "prediction"}
+    assert set(lines[-1]) == {"time", "model", "features", "prediction"}  # no "traffic": a user's request
+    age = datetime.now(UTC) - datetime.fromisoformat(lines[-1]["time"])
+    assert timedelta(0) <= age < timedelta(minutes=5), lines[-1]["time"]
     check_logged([lines[-1]["features"]], known["records"][1:2])
     assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
+
+
+def test_the_checks_own_requests_are_marked_and_left_out_of_drift(server, packaged):
+    """What `make smoke` and `make loadtest` send is logged as theirs (X-Traffic), and the drift check skips it."""
+    root, _ = packaged
+    log = root / config.load("serve")["request_log"]["path"]
+    before, _ = read_request_log(log) if log.exists() else (None, None)
+    assert smoke(server) == []  # the smoke check, as `make smoke URL=...` runs it
+    status, _ = call(f"{server}/predict", {"records": known_answers()["records"][:3]}, traffic="loadtest")
+    assert status == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[-1]["traffic"] == "loadtest" and all(line.get("traffic") == "loadtest" for line in lines[-3:])
+    frame, origin = read_request_log(log)
+    assert origin["checks"]["loadtest"] >= 3 and origin["checks"]["smoke"] >= len(known_answers()["records"])
+    assert before is None or len(frame) == len(before)  # not one of them among the rows drift compares
+
+
+def test_a_refused_request_is_one_warning_line_not_a_traceback(server, packaged):
+    root, _ = packaged
+    server_log = root / "serve.log"
+    start = server_log.stat().st_size
+    record = known_answers()["records"][0]
+    assert call(f"{server}/predict", {"records": [{**record, "patient_name": "x"}]})[0] == 400
+    deadline, written = time.monotonic() + 10, ""
+    while "refused /predict" not in written and time.monotonic() < deadline:
+        time.sleep(0.2)
+        written = server_log.read_text()[start:]
+    refused = [line for line in written.splitlines() if "refused /predict" in line]
+    assert len(refused) == 1 and "WARNING" in refused[0] and "patient_name" in refused[0], written
+    assert "Traceback" not in written and "ERROR" not in written, written
 
 
 def test_version_names_the_served_model_for_rollout_checks(server, packaged):
