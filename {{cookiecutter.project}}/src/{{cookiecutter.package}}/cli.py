@@ -34,7 +34,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 {% if cookiecutter.task == "image-classification" %}
     print("\n".join(adopt(args.data, size=args.size, mode=args.mode)))
 {%- else %}
-    print("\n".join(adopt(args.data, args.label)))
+    dialect = {"delimiter": args.sep, "decimal": args.decimal, "encoding": args.encoding}
+    print("\n".join(adopt(args.data, args.label, dialect=dialect)))
 {%- endif %}
     return 0
 
@@ -258,6 +259,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     reference, checked = result["reference"], result["current"]
     for skipped in checked.get("skipped", []):
         print(f"skipped: {skipped}", file=sys.stderr)
+    for kind, count in checked.get("checks_left_out", {}).items():
+        print(f"left out: {count} {kind} request(s), the checks' own traffic (not users')")
     print(
         f"{current}: {checked['rows']} rows ({checked['checked_rows']} checked) against the training sample of "
         f"{reference['model']} version {reference['version']} ({reference['rows']} rows)"
@@ -413,6 +416,9 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("adopt", help="your own table: copy it to data/raw/, write the contract from it")
     step.add_argument("data", help="a CSV or Parquet file")
     step.add_argument("--label", required=True, help="the column to predict")
+    step.add_argument("--sep", help="a CSV file's separator (default: detected among , ; tab |)")
+    step.add_argument("--decimal", choices=[".", ","], help="a CSV file's decimal mark (default: detected)")
+    step.add_argument("--encoding", help="a CSV file's encoding, e.g. utf-8 or cp1252 (default: detected)")
 {%- endif %}
     step.set_defaults(run=cmd_adopt)
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 CONFIG_DIR_ENV = "{{ cookiecutter.package | upper }}_CONFIG_DIR"
 SERVE_SETTINGS_ENV = "{{ cookiecutter.package | upper }}_SERVE_SETTINGS"  # the service's settings file
 REQUEST_LOG_ENV = "{{ cookiecutter.package | upper }}_REQUEST_LOG"  # where the service logs requests
+# Sent by the project's own checks (smoke, load test): their requests are logged as such and left out of drift.
+TRAFFIC_HEADER = "X-Traffic"
 
 
 class ConfigError(ValueError):
@@ -81,7 +83,7 @@ class ModelConfig(Section):
     channels: list[Count] | None = Field(None, description="(images) output channels of each convolution block")
 
 
-Metric = Literal["accuracy", "f1", "roc_auc"]
+Metric = Literal["accuracy", "balanced_accuracy", "f1", "roc_auc"]
 
 
 class EvaluateConfig(Section):
@@ -103,6 +105,9 @@ class GateConfig(Section):
     floor: Share | None = Field(description="the challenger must reach this (null: no floor)")
     baseline_margin: Share = Field(description="... and beat the trivial baseline by this much")
     champion_tolerance: Share = Field(description="... and be no worse than @production by more than this")
+    min_class_recall: Share | None = Field(
+        None, description="every class's recall must reach this: a rare class may not be given up (null: no floor)"
+    )
     bootstrap: BootstrapConfig = Field(description="the paired bootstrap of challenger - champion")
     result_file: str = Field(description="the gate's verdict, rules and contenders (JSON)")
     predictions_file: str = Field(description="every contender's probabilities on the test rows (CSV)")

@@ -17,7 +17,7 @@ from . import config, registry, tracking
 from .data import load_split
 from .evaluate import predict_proba
 from .features import CLASS_NAMES
-from .metrics import METRICS, classification_metrics, label_codes
+from .metrics import METRICS, class_recall, classification_metrics, label_codes
 from .schema import CLASSES, LABEL
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -29,6 +29,7 @@ class Contender:
     description: str
     probabilities: np.ndarray = field(repr=False)
     metrics: dict[str, float] = field(default_factory=dict)
+    recall: dict[str, float] = field(default_factory=dict)  # per class
 
 
 @dataclass
@@ -75,6 +76,17 @@ def mlflow_rule(name: str, requirement: str, metric: str, threshold: MetricThres
     except ModelValidationFailedException as failure:
         return Rule(name, requirement, observed, FAILED, str(failure).strip())
     return Rule(name, requirement, observed, PASSED)
+
+
+def recall_rule(recall: dict[str, float], floor: float) -> Rule:
+    """Every class the test split holds is found at least `floor` of the time (configs/gate.yaml min_class_recall)."""
+    held = {name: value for name, value in recall.items() if not np.isnan(value)}
+    worst = min(held, key=held.get)
+    observed = f"{worst}: {held[worst]:.4f} (the lowest)"
+    below = [f"{name} {value:.4f}" for name, value in held.items() if value < floor]
+    if below:
+        return Rule("class recall", f"every class's recall >= {floor}", observed, FAILED, f"below: {', '.join(below)}")
+    return Rule("class recall", f"every class's recall >= {floor}", observed, PASSED)
 
 
 def champion_rule(metric: str, tolerance: float, interval: dict, confidence: float) -> Rule:
@@ -139,6 +151,7 @@ def gate(register: bool = True) -> dict:
     contenders = [c for c in (challenger, champion, baseline) if c is not None]
     for contender in contenders:
         contender.metrics = classification_metrics(labels, contender.probabilities)
+        contender.recall = class_recall(labels, contender.probabilities)
 
     if floor is None:
         floor_rule = Rule("floor", "none set (configs/gate.yaml: floor)", "-", SKIPPED, "no absolute floor is set")
@@ -155,6 +168,9 @@ def gate(register: bool = True) -> dict:
         mlflow_rule("baseline", f"{metric} >= baseline + {margin}", metric,
                     MetricThreshold(min_absolute_change=margin, greater_is_better=True), challenger, baseline),
     ]  # fmt: skip
+    min_recall = gate_cfg.get("min_class_recall")
+    if min_recall is not None:
+        rules.append(recall_rule(challenger.recall, float(min_recall)))
     bootstrap = dict(gate_cfg.get("bootstrap", {}))
     interval = None
     if champion is None:
@@ -180,7 +196,9 @@ def gate(register: bool = True) -> dict:
         "challenger_run_id": record["run_id"],
         "challenger_model_uri": record["model_uri"],
         "test_rows": len(test),
-        "contenders": {c.role: {"description": c.description, "metrics": c.metrics} for c in contenders},
+        "contenders": {
+            c.role: {"description": c.description, "metrics": c.metrics, "recall": c.recall} for c in contenders
+        },
         "champion_difference": interval,
         "rules": [asdict(rule) for rule in rules],
         "registered_version": None,

@@ -1,13 +1,13 @@
 """Classification metrics from labels and predicted probabilities: one definition for every step.
 
-The same three metrics twice, side by side: `classification_metrics` (scikit-learn, on whole arrays) for evaluate
+The same four metrics twice, side by side: `classification_metrics` (scikit-learn, on whole arrays) for evaluate
 and the gate, `training_metrics` (torchmetrics, accumulated over batches) for validation while training. The
 project's tests check that both give the same figures on the same data.
 """
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score, roc_auc_score
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
@@ -29,12 +29,26 @@ def _roc_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro", labels=range(len(CLASSES))))
 
 
+def _balanced_accuracy(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean of the classes' recalls (over the classes the labels hold): a model that never finds a rare class
+    loses its share, however rare it is."""
+    return float(recall_score(labels, probabilities.argmax(axis=1), average="macro", labels=np.unique(labels)))
+
+
 METRICS = {
     "accuracy": lambda labels, probabilities: float(accuracy_score(labels, probabilities.argmax(axis=1))),
+    "balanced_accuracy": _balanced_accuracy,
     # Macro F1: the rarer class counts as much as the common one.
     "f1": lambda labels, probabilities: float(f1_score(labels, probabilities.argmax(axis=1), average="macro")),
     "roc_auc": _roc_auc,
 }
+
+
+def class_recall(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Each class's recall (the share of its rows the model names right), by class name; NaN where it has none."""
+    counts = np.bincount(labels, minlength=len(CLASSES))
+    hits = np.bincount(labels[probabilities.argmax(axis=1) == labels], minlength=len(CLASSES))
+    return {str(name): float(hits[i] / counts[i]) if counts[i] else float("nan") for i, name in enumerate(CLASSES)}
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -46,6 +60,7 @@ def training_metrics(num_classes: int, prefix: str) -> MetricCollection:
     return MetricCollection(
         {
             "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+            "balanced_accuracy": MulticlassAccuracy(num_classes, average="macro"),  # the mean of the class recalls
             "f1": MulticlassF1Score(num_classes, average="macro"),
             "roc_auc": MulticlassAUROC(num_classes, average="macro"),
         },

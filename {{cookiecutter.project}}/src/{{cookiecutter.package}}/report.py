@@ -156,6 +156,19 @@ def _metrics_table(gate: dict) -> list[str]:
     return lines
 
 
+def _recall_table(gate: dict) -> list[str]:
+    """Each class's recall for every contender: a rare class the model gives up shows here, whatever the averages."""
+    contenders = gate["contenders"]
+    roles = [role for role in ROLES if role in contenders and contenders[role].get("recall")]
+    if "challenger" not in roles:
+        return []
+    lines = ["| recall of class | " + " | ".join(roles) + " |", "|---|" + "---|" * len(roles)]
+    for name in contenders["challenger"]["recall"]:
+        values = [contenders[role]["recall"].get(name) for role in roles]
+        lines.append(f"| {name} | " + " | ".join("-" if v is None or v != v else f"{v:.4f}" for v in values) + " |")
+    return lines
+
+
 def _rules_table(gate: dict) -> list[str]:
     lines = ["| rule | requirement | observed | result |", "|---|---|---|---|"]
     for rule in gate["rules"]:
@@ -221,6 +234,8 @@ def report() -> Path:
         *[f"- **{role}**: {gate['contenders'][role]['description']}" for role in ROLES if role in gate["contenders"]],
         "",
         *_metrics_table(gate),
+        "",
+        *_recall_table(gate),
         "",
         "### Gate rules",
         "",

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from . import config
 from .features import GROUP
 from .schema import LABEL
-from .validate import ContractError, read_table, validate_frame, write_table
+from .validate import STANDARD, ContractError, read_table, validate_frame, write_table
 
 SPLITS = ("train", "val", "test")
 
@@ -59,7 +59,7 @@ def save_splits(parts: dict[str, pd.DataFrame], directory: str | Path, source: s
     manifest = {"source": str(source), "source_sha256": file_sha256(source), "parts": {}}
     for name, part in parts.items():
         path = directory / f"{name}.csv"
-        write_table(part.rename_axis("source_row").reset_index(), path)
+        write_table(part.rename_axis("source_row").reset_index(), path, STANDARD)
         manifest["parts"][name] = {"rows": len(part), "sha256": file_sha256(path)}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
@@ -82,7 +82,7 @@ def load_split(directory: str | Path, name: str) -> pd.DataFrame:
     path = Path(directory) / f"{name}.csv"
     if not path.is_file():
         raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
-    frame = read_table(path).set_index("source_row")
+    frame = read_table(path, dialect=STANDARD).set_index("source_row")
     return validate_frame(frame, path)
 
 

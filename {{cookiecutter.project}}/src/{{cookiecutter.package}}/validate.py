@@ -6,6 +6,7 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
+from . import schema
 from .schema import SCHEMA
 
 CONTRACT = f"{__package__}.schema"  # where the contract is defined, named in every failure message
@@ -40,11 +41,20 @@ def _is_text(column) -> bool:
 TEXT = [name for name, column in SCHEMA.columns.items() if _is_text(column)]
 
 
-def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
+# How a CSV file is written: the separator, the decimal mark and the encoding. The saved split is always in STANDARD;
+# the project's own files (the adopted table, a new export for the drift check) are in the contract's (schema.CSV,
+# which `make adopt` writes from the file it adopted: a spreadsheet's `;` and decimal commas, say).
+STANDARD = {"delimiter": ",", "decimal": ".", "encoding": "utf-8"}
+DIALECT = {**STANDARD, **getattr(schema, "CSV", {})}  # an image project's contract has no CSV: its index is ours
+
+
+def read_table(path: str | Path, text: list[str] = TEXT, dialect: dict | None = None) -> pd.DataFrame:
     """A CSV file (or a Parquet file, by its suffix) as a frame; a clear error for a missing or unreadable one.
 
-    CSV files are parsed by pyarrow (multi-threaded: a million rows in seconds), the `text` columns as text.
+    CSV files are parsed by pyarrow (multi-threaded: a million rows in seconds) in `dialect` (the contract's by
+    default), the `text` columns as text.
     """
+    dialect = {**STANDARD, **(DIALECT if dialect is None else dialect)}
     path = Path(path)
     if path.is_dir():
         return read_folder(path)
@@ -62,12 +72,58 @@ def read_table(path: str | Path, text: list[str] = TEXT) -> pd.DataFrame:
 
     text_types = dict.fromkeys(text, pyarrow.string())
     try:
-        options = pyarrow.csv.ConvertOptions(column_types=text_types, strings_can_be_null=True)
+        options = pyarrow.csv.ConvertOptions(
+            column_types=text_types, strings_can_be_null=True, decimal_point=dialect["decimal"]
+        )
         # pyarrow's own conversion: an integer column with gaps becomes float64 (pandas' pyarrow engine refuses it)
-        return pyarrow.csv.read_csv(path, convert_options=options).to_pandas()
+        return pyarrow.csv.read_csv(
+            path,
+            read_options=pyarrow.csv.ReadOptions(encoding=dialect["encoding"]),
+            parse_options=pyarrow.csv.ParseOptions(delimiter=dialect["delimiter"]),
+            convert_options=options,
+        ).to_pandas()
     except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ContractError(f"{path}: not a readable CSV file ({reason}).") from None
+        read_as = ", ".join(f"{key} {value!r}" for key, value in dialect.items())
+        raise ContractError(f"{path}: not a readable CSV file ({reason}; read with {read_as}).") from None
+
+
+def detect_dialect(path: Path, given: dict | None = None) -> dict:
+    """A CSV file's separator, decimal mark and encoding, from its first 64 KB; what `given` sets is kept as is.
+
+    Encoding: UTF-8 (a byte-order mark is skipped), else cp1252 (a Windows spreadsheet's export). Separator: the one
+    of `, ; tab |` that splits the lines evenly (csv.Sniffer). Decimal mark: a comma where numbers are written
+    `3,14` and the separator is not a comma.
+    """
+    import csv
+    import re
+
+    given = {key: value for key, value in (given or {}).items() if value}
+    head = path.read_bytes()[:65536]
+    encoding = given.get("encoding")
+    if encoding is None:
+        try:
+            head.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError as error:  # a cut multi-byte character at the very end is still UTF-8
+            encoding = "utf-8" if error.start >= len(head) - 3 and len(head) == 65536 else "cp1252"
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()[:200] if len(head) < 65536 else text.splitlines()[:-1][:200]
+    delimiter = given.get("delimiter")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    decimal = given.get("decimal")
+    if decimal is None:
+        decimal = "."
+        if delimiter != ",":
+            fields = [field.strip('"') for line in lines[1:] for field in line.split(delimiter)]
+            commas = sum(bool(re.fullmatch(r"-?\d+,\d+", field)) for field in fields)
+            points = sum(bool(re.fullmatch(r"-?\d+\.\d+", field)) for field in fields)
+            decimal = "," if commas > points else "."
+    return {"delimiter": delimiter, "decimal": decimal, "encoding": encoding}
 
 
 def read_folder(path: Path) -> pd.DataFrame:
@@ -88,16 +144,24 @@ def read_folder(path: Path) -> pd.DataFrame:
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a frame as CSV (by pyarrow: ~7x faster than pandas) or, by its suffix, as Parquet."""
+def write_table(frame: pd.DataFrame, path: str | Path, dialect: dict | None = None) -> None:
+    """Write a frame as CSV in `dialect` (the contract's by default; by pyarrow, ~7x faster than pandas, in the
+    standard one) or, by its suffix, as Parquet."""
     import pyarrow
     import pyarrow.csv
 
     path = Path(path)
+    dialect = {**STANDARD, **(DIALECT if dialect is None else dialect)}
     if path.suffix.lower() in {".parquet", ".pq"}:
         frame.to_parquet(path, index=False)
         return
-    pyarrow.csv.write_csv(pyarrow.Table.from_pandas(frame, preserve_index=False), str(path))
+    if dialect == STANDARD:
+        try:
+            pyarrow.csv.write_csv(pyarrow.Table.from_pandas(frame, preserve_index=False), str(path))
+            return
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):  # a column of mixed types (text in a number column)
+            pass
+    frame.to_csv(path, index=False, sep=dialect["delimiter"], decimal=dialect["decimal"], encoding=dialect["encoding"])
 
 
 def _summarise(failures: pd.DataFrame, line_offset: int, names: pd.Series | None = None) -> pd.DataFrame:

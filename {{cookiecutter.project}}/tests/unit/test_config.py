@@ -86,7 +86,7 @@ def _set(workspace, name: str, old: str, new: str) -> None:
          "serve.yaml: unknown setting 'request_log.rotate' (allowed here: path, max_bytes, backups)"),
         ("data", "test_fraction: 0.2", "test_fraction: 0.9", "data.yaml: val_fraction + test_fraction = 1.05"),
         ("gate", "primary_metric:", "primary_metric: precision  #", "gate.yaml: primary_metric = 'precision': Input "
-         "should be 'accuracy', 'f1' or 'roc_auc'"),
+         "should be 'accuracy', 'balanced_accuracy', 'f1' or 'roc_auc'"),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_one_line_naming_the_file_key_value_and_what_is_allowed(workspace, name, old, new, message):

@@ -21,8 +21,9 @@ import pandera.pandas as pa
 from sklearn.model_selection import train_test_split
 
 from .adoption import AdoptionError, commit_with_project, replace_line, write_readme
-from .validate import ContractError, read_table, write_table
+from .validate import STANDARD, ContractError, detect_dialect, read_table, write_table
 
+IMBALANCED = 0.2  # the rarest class under this share of the commonest: imbalanced (a warning, and the gate's metric)
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text, not a category: left out
 MARGIN = 0.1  # a number's range is the observed one widened by this share of its span on each side
 SAMPLE_ROWS = 1000  # rows of the table the project's own tests use (tests/fixtures/sample.csv)
@@ -91,8 +92,12 @@ def classify(frame: pd.DataFrame, label: str, inferred: pa.DataFrameSchema) -> l
             column.reason = "no value in any row"
         elif distinct == 1:
             column.reason = "one value in every row (a constant)"
-        elif pd.api.types.is_datetime64_any_dtype(series) or isinstance(present.iloc[0], datetime.date | datetime.time):
-            column.reason = "a date or time: derive numbers from it (day of week, age) to use it"
+        elif isinstance(present.iloc[0], datetime.time):
+            column.reason = "a time of day without a date: derive numbers from it (the hour) to use it"
+        elif pd.api.types.is_datetime64_any_dtype(series) or isinstance(present.iloc[0], datetime.date):
+            dates = pd.to_datetime(present, format="ISO8601")
+            column.kind, column.dtype = "date", "pandas_engine.DateTime"
+            column.values = [dates.min().isoformat(), dates.max().isoformat()]  # shown, not checked: later is fine
         elif _is_boolean(series):
             # pandas' nullable boolean even where no value is missing: coercing NaN to numpy's bool gives True,
             # so a missing value would pass unseen
@@ -126,7 +131,9 @@ def _bounds(column: Column) -> str:
     return f"ge={column.low!r}, le={column.high!r}"
 
 
-def render(columns: list[Column], label: str, label_dtype: str, classes: list, positive, source: str, rows: int) -> str:
+def render(
+    columns: list[Column], label: str, label_dtype: str, classes: list, positive, source: str, rows: int, csv=None
+) -> str:
     """The contract as Python a person reads and edits: one field per column, the label's classes, notes."""
     taken: set[str] = set()
     kept = [column for column in columns if column.kind != "left out"]
@@ -141,10 +148,15 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
         "training split never showed is the model's 'unknown'. Add new categories at the end of a list.",
     ]
     if left_out:
-        lines += ["", "Left out of the features (and of the copy in data/raw/):"]
+        lines += [
+            "",
+            "Left out of the features (and of the copy in data/raw/), and declared at the end of the contract,",
+            "so that a new export of the table or a request that still holds them is taken and they are ignored:",
+        ]
         lines += [f"- {column.name}: {column.reason}" for column in left_out]
     lines += ['"""', "", "import pandas as pd  # noqa: F401 (pd.BooleanDtype: the type of a true/false column)"]
-    lines += ["import pandera.pandas as pa", "from pandera.typing import Series", ""]
+    lines += ["import pandera.pandas as pa", "from pandera.engines import pandas_engine  # noqa: F401 (dates)"]
+    lines += ["from pandera.typing import Series", ""]
     lines += [
         "BUNDLED = None  # adopted data: `make data` writes nothing (the file is data/raw/, see configs/data.yaml)"
     ]
@@ -161,12 +173,17 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
             arguments.append(_bounds(column))
         if column.kind == "category":
             arguments.append(f"isin={column.values!r}")
+        if column.kind == "date":  # text in any ISO 8601 form: 2024-01-30, 2024-01-30 14:05, 2024-01-30T14:05:00Z
+            arguments.append('dtype_kwargs={"to_datetime_kwargs": {"format": "ISO8601"}}')
         if column.nullable:
             arguments.append("nullable=True")
         attribute = _identifier(column.name, taken)
         if attribute != column.name:
             arguments.append(f"alias={column.name!r}")
         note = f"seen {column.seen[0]:g} .. {column.seen[1]:g}" if column.kind == "number" else column.kind
+        if column.kind == "date":
+            note = (f"a date, seen {column.values[0][:10]} .. {column.values[1][:10]}: the model takes its age and "
+                    "calendar parts; to drop it, declare it left out")  # fmt: skip
         if column.nullable:
             note += f"; missing in {100 * column.missing:.1f}% of rows"
         lines.append(f"    # {note}")
@@ -175,6 +192,15 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
     alias = f", alias={label!r}" if attribute != label else ""
     lines.append("    # the label")
     lines.append(f"    {attribute}: Series[{label_dtype}] = pa.Field(isin={classes!r}{alias})")
+    if left_out:
+        lines.append(
+            "    # left out: no features; a file or a request may hold them (to use one, give it a type and checks)"
+        )
+    for column in left_out:
+        attribute = _identifier(column.name, taken)
+        alias = f", alias={column.name!r}" if attribute != column.name else ""
+        metadata = {"left_out": column.reason}
+        lines.append(f"    {attribute}: Series[str] | None = pa.Field(nullable=True, metadata={metadata!r}{alias})")
     lines += [
         "",
         "    class Config:",
@@ -193,12 +219,15 @@ def render(columns: list[Column], label: str, label_dtype: str, classes: list, p
         + ("the class the report's ROC and precision-recall curves are drawn for" if positive is not None else
            "more than two classes: no single class to draw curves for; the confusion matrix says more"),
         "SCHEMA = Contract.to_schema()",
-        "",
     ]  # fmt: skip
+    if csv:
+        lines.append(f"CSV = {csv!r}  # how the table's CSV files are written: every one of them is read so")
+    lines.append("")
     return "\n".join(lines)
 
 
-def _read(data: str) -> pd.DataFrame:
+def _read(data: str, given: dict | None = None) -> tuple[pd.DataFrame, dict | None]:
+    """The table, and the CSV dialect it was read in (None for Parquet)."""
     path = Path(data)
     if path.is_dir():
         raise AdoptionError(f"DATA={data} is a folder; give one CSV or Parquet file")
@@ -206,19 +235,22 @@ def _read(data: str) -> pd.DataFrame:
         raise AdoptionError(f"DATA={data}: no such file")
     if path.suffix.lower() not in {".csv", ".parquet", ".pq", ".txt"}:
         raise AdoptionError(f"DATA={data}: not a .csv or .parquet file")
+    csv = path.suffix.lower() in {".csv", ".txt"}
+    dialect = detect_dialect(path, given) if csv and path.stat().st_size else None
     try:
-        frame = read_table(path, text=[])  # no contract yet: pyarrow infers each column's type
+        frame = read_table(path, text=[], dialect=dialect)  # no contract yet: pyarrow infers each column's type
     except ContractError as error:
         raise AdoptionError(str(error).splitlines()[0]) from None
     if frame.empty:
         raise AdoptionError(f"DATA={data} has no rows: nothing to learn from")
-    return frame
+    return frame, dialect
 
 
-def _label(frame: pd.DataFrame, label: str, data: str) -> tuple[list, str]:
+def _label(frame: pd.DataFrame, label: str, data: str, dialect: dict | None) -> tuple[list, str]:
     if label not in frame.columns:
-        names = ", ".join(map(str, frame.columns[:12])) + (", ..." if frame.shape[1] > 12 else "")
-        raise AdoptionError(f"LABEL={label} is not a column of {data}; its columns: {names}")
+        names = " | ".join(map(str, frame.columns[:12])) + (" | ..." if frame.shape[1] > 12 else "")
+        read_as = f" (read with separator {dialect['delimiter']!r}; another: SEP=...)" if dialect else ""
+        raise AdoptionError(f"LABEL={label} is not a column of {data}; its columns as read: {names}{read_as}")
     values = frame[label]
     if values.isna().any():
         line = int(values.isna().to_numpy().argmax()) + 2
@@ -257,10 +289,13 @@ def _sample(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     return train_test_split(frame, train_size=SAMPLE_ROWS, stratify=stratify, random_state=0)[0]
 
 
-def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
-    """Adopt the table; returns the lines to print. Raises AdoptionError (and writes nothing) on bad input."""
-    frame = _read(data)
-    classes, label_dtype = _label(frame, label, data)
+def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = None) -> list[str]:
+    """Adopt the table; returns the lines to print. Raises AdoptionError (and writes nothing) on bad input.
+
+    `dialect` sets a CSV file's delimiter, decimal mark or encoding where detection would guess wrong.
+    """
+    frame, dialect = _read(data, dialect)
+    classes, label_dtype = _label(frame, label, data, dialect)
     columns = classify(frame, label, pa.infer_schema(frame))
     kept = [column for column in columns if column.kind != "left out"]
     if not kept:
@@ -272,7 +307,8 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
         positive = min(classes, key=lambda value: (counts[value], -classes.index(value)))
     source = Path(data).name
     raw = Path("data/raw") / source
-    code = render(columns, label, label_dtype, classes, positive, str(raw), len(frame))
+    written = dialect if dialect and dialect != STANDARD else None  # saved with the contract (schema.CSV)
+    code = render(columns, label, label_dtype, classes, positive, str(raw), len(frame), written)
     table = frame[[*(column.name for column in kept), label]]
     namespace: dict = {}
     exec(compile(code, "schema.py", "exec"), namespace)  # the contract must hold on its own data before it is saved
@@ -288,7 +324,7 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
     if len(kept) == len(columns) and Path(data).resolve() != target.resolve():
         shutil.copyfile(data, target)
     elif len(kept) < len(columns):
-        write_table(table, target)
+        write_table(table, target, written or STANDARD)
     schema_path = root / "src" / PACKAGE / "schema.py"
     schema_path.parent.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(code)
@@ -296,10 +332,15 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
                    capture_output=True)  # fmt: skip
     sample = root / "tests/fixtures/sample.csv"
     sample.parent.mkdir(parents=True, exist_ok=True)
-    _sample(table, label).to_csv(sample, index=False)
+    write_table(_sample(table, label), sample, written or STANDARD)
     configs = root / "configs"
     replace_line(configs / "data.yaml", "raw", raw.as_posix())
     replace_line(configs / "gate.yaml", "floor", "null")
+    rarest, commonest = min(classes, key=lambda value: counts[value]), max(classes, key=lambda value: counts[value])
+    imbalanced = counts[rarest] / counts[commonest] < IMBALANCED
+    # A metric that weighs every class alike where accuracy or ROC AUC can look good while a class is never named.
+    metric = "balanced_accuracy" if imbalanced or len(classes) > 2 else "roc_auc"
+    replace_line(configs / "gate.yaml", "primary_metric", metric)
     numbers = [column.name for column in kept if column.kind == "number"]
     _simulate_shift(configs / "drift.yaml", numbers[0] if numbers else None)
     shutil.rmtree(root / "data/splits", ignore_errors=True)  # the split of the earlier data
@@ -312,12 +353,25 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
         "|---|---|---|",
     ]
     for column in columns:
-        detail = {"number": f"{column.low} .. {column.high}", "category": f"{len(column.values)} values"}
+        detail = {"number": f"{column.low} .. {column.high}", "category": f"{len(column.values)} values",
+                  "date": "age and calendar parts"}  # fmt: skip
         note = detail.get(column.kind, column.reason)
         summary.append(f"| {column.name} | {column.kind} | {note}{'; may be missing' if column.nullable else ''} |")
     write_readme(root / "README.md", "\n".join(summary))
 
     lines = [f"adopted {data} as {raw}: {len(frame)} rows, label {label!r}: {len(classes)} classes ({shares})"]
+    if imbalanced:
+        lines.append(
+            f"warning: imbalanced classes: {rarest!r} has {counts[rarest]} rows, "
+            f"1:{counts[commonest] / counts[rarest]:.0f} of {commonest!r} ({counts[commonest]}); the split keeps the "
+            "shares, and the gate judges every class alike"
+        )
+    if dialect:
+        lines.append(
+            f"read as CSV with separator {dialect['delimiter']!r}, decimal mark {dialect['decimal']!r}, encoding "
+            f"{dialect['encoding']} (SEP=, DECIMAL=, ENCODING= override)"
+            + ("; saved with the contract (schema.CSV): later files are read the same way" if written else "")
+        )
     for column in columns:
         if column.kind == "left out":
             lines.append(f"  {column.name:<24} left out: {column.reason}")
@@ -327,6 +381,8 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
         elif column.kind == "category":
             shown = ", ".join(column.values[:6]) + (", ..." if len(column.values) > 6 else "")
             what = f"{len(column.values)} values: {shown}"
+        elif column.kind == "date":
+            what = f"{column.values[0][:10]} .. {column.values[1][:10]}: age and calendar parts (month, weekday, ...)"
         else:
             what = "true/false"
         missing = f"; missing in {100 * column.missing:.1f}% of rows" if column.nullable else ""
@@ -336,6 +392,13 @@ def adopt(data: str, label: str, root: Path = Path(".")) -> list[str]:
         f"({min(len(frame), SAMPLE_ROWS)} rows for the project's own tests), README.md (the data section)",
         "gate: no absolute floor (configs/gate.yaml floor: null): a model must beat the majority-class baseline "
         "and the champion; set a floor once you know what is good enough",
+        f"gate: primary metric {metric} ("
+        + (
+            "the mean of the classes' recalls: every class counts alike, however rare"
+            if metric != "roc_auc"
+            else "two classes, balanced"
+        )
+        + "; configs/gate.yaml primary_metric, min_class_recall)",
         f"drift: {len(kept)} features monitored, each tested at alpha / the number of columns (configs/drift.yaml)",
         committed,
         f"positive class: {positive!r}" if positive is not None else "more than two classes: no positive class",

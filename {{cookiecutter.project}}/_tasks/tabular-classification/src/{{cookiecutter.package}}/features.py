@@ -6,28 +6,48 @@ model takes (`encode`); what is fitted on the training split (imputation, scalin
 in the model itself (network.Inputs) and travels with it.
 """
 
+import datetime
 from fnmatch import fnmatch
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    create_model,
+    model_validator,
+)
 
 from .schema import CLASSES, LABEL, SCHEMA
 
-FEATURES = [name for name in SCHEMA.columns if name != LABEL]
+# Columns the contract declares as left out (an identifier, free text, a constant: `pa.Field(metadata={"left_out":
+# reason})`): a file or a request may hold them, and nothing uses them. A column the contract does not name is refused.
+LEFT_OUT = {
+    name: column.metadata["left_out"]
+    for name, column in SCHEMA.columns.items()
+    if "left_out" in (column.metadata or {})
+}
+FEATURES = [name for name in SCHEMA.columns if name != LABEL and name not in LEFT_OUT]
 NUM_INPUTS = len(FEATURES)  # what the model takes per row: one encoded value per feature (network.Inputs expands)
 DESCRIPTION = f"{len(FEATURES)} features"
 GROUP = None  # no column ties rows together: each row goes to one part of the split on its own
 CLASS_NAMES = [str(value) for value in CLASSES]  # how answers, reports and drift name the classes
-NUMBER, BOOLEAN, CATEGORY = "number", "boolean", "category"
+NUMBER, BOOLEAN, CATEGORY, DATE = "number", "boolean", "category", "date"
+EPOCH, DAY = pd.Timestamp(0), pd.Timedelta(days=1)
 
 
 def _kind(name: str) -> str:
     dtype = SCHEMA.columns[name].dtype.type  # the pandas or numpy dtype the contract coerces to
     if pd.api.types.is_bool_dtype(dtype):
         return BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATE
     return NUMBER if pd.api.types.is_numeric_dtype(dtype) else CATEGORY
 
 
@@ -50,7 +70,12 @@ NULLABLE = [name for name in FEATURES if SCHEMA.columns[name].nullable]
 MISSING = "__missing"  # suffix of the drift check's missing-value indicator of each nullable column
 # What a drift check compares, and how: numbers with a numerical test, the rest (and each nullable column's
 # missing-value indicator, whose test is one of the share of missing values) with a test made for categories.
-MONITORED = {name: "numerical" if KIND[name] == NUMBER else "categorical" for name in FEATURES}
+DATES = [name for name in FEATURES if KIND[name] == DATE]
+# A date is monitored by its month and day of the week, not as itself: new data is always later than the training
+# data, and that is no drift; a different season or weekday mix is.
+CALENDAR = {"__month": lambda dates: dates.dt.month, "__weekday": lambda dates: dates.dt.dayofweek}
+MONITORED = {name: "numerical" if KIND[name] == NUMBER else "categorical" for name in FEATURES if name not in DATES}
+MONITORED |= {name + part: "categorical" for name in DATES for part in CALENDAR}
 MONITORED |= {name + MISSING: "categorical" for name in NULLABLE}
 
 
@@ -58,7 +83,8 @@ def encode(frame: pd.DataFrame) -> np.ndarray:
     """The contract's rows as the model takes them: one float32 column per feature, in FEATURES order.
 
     Numbers as they are and booleans as 0/1 (NaN where missing); a category as 1 + its position in the contract's
-    list, 0 where missing or not in the list. Vectorised: no loop over rows.
+    list, 0 where missing or not in the list; a date as days since 1970-01-01 (the model takes its calendar parts
+    and age from that: network.Inputs). Vectorised: no loop over rows.
     """
     encoded = np.empty((len(frame), len(FEATURES)), dtype=np.float32)
     for index, name in enumerate(FEATURES):
@@ -67,14 +93,20 @@ def encode(frame: pd.DataFrame) -> np.ndarray:
             encoded[:, index] = pd.Categorical(column, categories=CATEGORIES[name]).codes + 1
         elif KIND[name] == BOOLEAN:
             encoded[:, index] = column.astype("boolean").astype("Float32").to_numpy(np.float32, na_value=np.nan)
+        elif KIND[name] == DATE:
+            encoded[:, index] = ((pd.to_datetime(column, format="ISO8601") - EPOCH) / DAY).to_numpy(np.float32)
         else:
             encoded[:, index] = pd.to_numeric(column).to_numpy(np.float32, na_value=np.nan)
     return encoded
 
 
 def monitored(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a drift check compares: every feature, plus whether each nullable one is missing."""
-    columns = {name: frame[name] for name in FEATURES}
+    """The columns a drift check compares: every feature (a date by its month and weekday), plus whether each
+    nullable one is missing."""
+    columns = {name: frame[name] for name in FEATURES if name not in DATES}
+    for name in DATES:
+        dates = pd.to_datetime(frame[name], format="ISO8601")  # a reference read back from CSV holds text
+        columns |= {name + part: part_of(dates).astype("Int64").astype(str) for part, part_of in CALENDAR.items()}
     columns |= {name + MISSING: frame[name].isna().map({True: "missing", False: "present"}) for name in NULLABLE}
     return pd.DataFrame(columns, index=frame.index)
 
@@ -110,16 +142,43 @@ def _field(name: str) -> tuple[Any, Any]:
         elif check.name != "isin":  # isin becomes the Literal type below
             pending.append(check)
     kind = KIND[name]
+    validators: list[Any] = [AfterValidator(_contract_check(check)) for check in pending]
     if kind == CATEGORY:
         kind_type: Any = Literal[tuple(CATEGORIES[name])]
-    elif kind == BOOLEAN:
-        kind_type = bool
+    elif kind == DATE:  # ISO 8601 text, a date or a date and time; kept as naive UTC text (loggable as it is)
+        kind_type = str
+        validators.insert(0, BeforeValidator(_utc_text))
+        constraints["json_schema_extra"] = {"format": "date-time"}
     else:
-        kind_type = int if pd.api.types.is_integer_dtype(column.dtype.type) else float
-    annotated: Any = Annotated[kind_type, Field(**constraints), *[AfterValidator(_contract_check(c)) for c in pending]]
+        kind_type = bool if kind == BOOLEAN else int if pd.api.types.is_integer_dtype(column.dtype.type) else float
+        validators.insert(0, BeforeValidator(_no_text))
+    annotated: Any = Annotated[kind_type, Field(**constraints), *validators]
     if column.nullable:
         return annotated | None, Field(default=None, description=f"{kind}; null or left out when missing")
     return annotated, Field(description=kind)
+
+
+_DATETIME = TypeAdapter(datetime.datetime)
+
+
+def _utc_text(value: Any) -> str:
+    """ISO 8601 text (a date, or a date and time) as naive UTC text: 2024-01-30T14:05+02:00 -> 2024-01-30T12:05:00."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        parsed = _DATETIME.validate_python(value)
+    except ValueError:  # pydantic's ValidationError is one
+        raise ValueError(f"{value!r} is not a date: send ISO 8601 text, 2024-01-30 or 2024-01-30T14:05:00Z") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    return parsed.isoformat()
+
+
+def _no_text(value: Any) -> Any:
+    """A number or a true/false value arrives as one: the text "97" is a client's bug, not 97."""
+    if isinstance(value, str | bytes):
+        raise ValueError(f"text ({value!r}) where a number or true/false is expected: send it unquoted")
+    return value
 
 
 def _contract_check(check):
@@ -133,12 +192,26 @@ def _contract_check(check):
 
 
 class Features(BaseModel):
-    """A request record: one field per feature, as the contract names, types and bounds it."""
+    """A request record: one field per feature, as the contract names, types and bounds it. The contract's left-out
+    columns are accepted and ignored; any other field is refused, naming it."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [name for name in data if name not in cls.model_fields]
+            if unknown:
+                ignored = f"; left out, accepted and ignored: {', '.join(LEFT_OUT)}" if LEFT_OUT else ""
+                raise ValueError(
+                    f"{', '.join(map(repr, unknown))}: not a column of the contract (features: {', '.join(FEATURES)}"
+                    f"{ignored}). Send only those fields."
+                )
+        return data
+
     def features(self) -> dict[str, Any]:
-        return self.model_dump()
+        return self.model_dump()  # the features: left-out fields are excluded
 
 
 def request_model(example: dict | None = None) -> type[Features]:
@@ -147,7 +220,9 @@ def request_model(example: dict | None = None) -> type[Features]:
     class Record(Features):
         model_config = ConfigDict(json_schema_extra={"example": example} if example else None)
 
-    return create_model("Record", __base__=Record, **{name: _field(name) for name in FEATURES})
+    ignored = {name: (Any, Field(None, exclude=True, description=f"left out ({why}): accepted, ignored"))
+               for name, why in LEFT_OUT.items()}  # fmt: skip
+    return create_model("Record", __base__=Record, **{name: _field(name) for name in FEATURES}, **ignored)
 
 
 def to_request(row: dict) -> dict:
@@ -161,11 +236,17 @@ def to_request(row: dict) -> dict:
             record[name] = str(value)
         elif KIND[name] == BOOLEAN:
             record[name] = bool(value)
+        elif KIND[name] == DATE:
+            record[name] = pd.Timestamp(value).isoformat()
         elif pd.api.types.is_integer_dtype(SCHEMA.columns[name].dtype.type):
             record[name] = int(value)
         else:
             record[name] = float(value)
     return record
+
+
+def _days(text: str) -> float:
+    return (datetime.datetime.fromisoformat(text) - datetime.datetime(1970, 1, 1)) / datetime.timedelta(days=1)
 
 
 # A category's code as `encode` gives it: 1 + its position in the contract's list (0: missing).
@@ -180,6 +261,8 @@ def encode_records(rows: list[dict]) -> np.ndarray:
         if name in CODES:
             codes = CODES[name]
             encoded[:, index] = [codes.get(row[name], 0) for row in rows]
+        elif KIND[name] == DATE:  # naive UTC ISO text (the request model's): days since 1970-01-01
+            encoded[:, index] = [np.nan if row[name] is None else _days(row[name]) for row in rows]
         else:  # numbers and booleans (True is 1.0); NaN where missing
             encoded[:, index] = [np.nan if row[name] is None else row[name] for row in rows]
     return encoded

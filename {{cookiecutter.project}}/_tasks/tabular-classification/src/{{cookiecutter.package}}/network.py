@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .features import CATEGORIES, CATEGORY, FEATURES, KIND, NULLABLE
+from .features import CATEGORIES, CATEGORY, DATE, DATES, FEATURES, KIND, NULLABLE
+
+# What a date becomes: its age against the training split's latest date (standardised like a number), and where it
+# falls in the year, the week and the day as points on circles (December is next to January).
+DATE_PARTS = ["age", "month_sin", "month_cos", "day_of_year_sin", "day_of_year_cos", "weekday_sin", "weekday_cos",
+              "hour_sin", "hour_cos"]  # fmt: skip
 
 
 class Inputs(nn.Module):
@@ -16,15 +21,23 @@ class Inputs(nn.Module):
 
     Numbers and booleans: a missing value takes the training mean, and a 0/1 indicator per nullable column says it
     was missing; then each is standardised. Categories: one-hot over the contract's list plus an "unknown" slot,
-    which also takes missing values and categories the training split never showed.
+    which also takes missing values and categories the training split never showed. Dates (days since 1970): the
+    DATE_PARTS, with the age standardised and a missing date all zeros (and its indicator, when nullable).
     """
 
     def __init__(self, num_features: int):
         super().__init__()
         if num_features != len(FEATURES):
             raise ValueError(f"the contract has {len(FEATURES)} features, the model was asked for {num_features}")
-        self.numbers = [index for index, name in enumerate(FEATURES) if KIND[name] != CATEGORY]
-        self.flags = [self.numbers.index(FEATURES.index(name)) for name in NULLABLE if KIND[name] != CATEGORY]
+        self.numbers = [index for index, name in enumerate(FEATURES) if KIND[name] not in (CATEGORY, DATE)]
+        self.flags = [
+            self.numbers.index(FEATURES.index(name)) for name in NULLABLE if KIND[name] not in (CATEGORY, DATE)
+        ]
+        self.dates = [FEATURES.index(name) for name in DATES]
+        self.date_flags = [FEATURES.index(name) for name in DATES if name in NULLABLE]
+        self.register_buffer("latest", torch.zeros(len(self.dates)))  # the training split's latest date, per column
+        self.register_buffer("age_mean", torch.zeros(len(self.dates)))
+        self.register_buffer("age_scale", torch.ones(len(self.dates)))
         self.categories = [(FEATURES.index(name), len(values) + 1) for name, values in CATEGORIES.items()]
         self.register_buffer("mean", torch.zeros(len(self.numbers)))
         self.register_buffer("scale", torch.ones(len(self.numbers)))
@@ -33,6 +46,7 @@ class Inputs(nn.Module):
             "slot", torch.cat([torch.arange(size) for _, size in self.categories] or [torch.zeros(0)]).long()
         )
         self.width = len(self.numbers) + len(self.flags) + sum(size for _, size in self.categories)
+        self.width += len(self.dates) * len(DATE_PARTS) + len(self.date_flags)
 
     def fit(self, features: torch.Tensor) -> None:
         """Learn the imputation, the scaling and the categories seen from the training split's encoded rows."""
@@ -46,6 +60,15 @@ class Inputs(nn.Module):
             seen = torch.bincount(features[:, index].long(), minlength=size)[:size] > 0
             self.slot[offset : offset + size] = torch.where(seen, torch.arange(size), 0)
             offset += size
+        if self.dates:
+            days = features[:, self.dates].double()
+            latest = torch.nan_to_num(days, nan=float("-inf")).max(dim=0).values
+            self.latest.copy_(torch.where(torch.isinf(latest), 0.0, latest).float())
+            age = self.latest.double() - days
+            mean = torch.nanmean(age, dim=0).nan_to_num(0.0)
+            spread = torch.nanmean((age - mean) ** 2, dim=0).nan_to_num(0.0).sqrt()
+            self.age_mean.copy_(mean.float())
+            self.age_scale.copy_(spread.clamp_min(1e-6).float())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         numbers = features[:, self.numbers]
@@ -60,7 +83,48 @@ class Inputs(nn.Module):
             slots = self.slot[offset + codes]
             parts.append((slots.unsqueeze(1) == torch.arange(size, device=features.device)).to(features.dtype))
             offset += size
+        if self.dates:
+            parts.append(self._dates(features[:, self.dates]))
+        if self.date_flags:
+            parts.append(torch.isnan(features[:, self.date_flags]).to(features.dtype))
         return torch.cat(parts, dim=1)
+
+    def _dates(self, days: torch.Tensor) -> torch.Tensor:
+        """DATE_PARTS of each date column, side by side (all zeros where a date is missing)."""
+        missing = torch.isnan(days)
+        days = torch.where(missing, self.latest, days)
+        age = (self.latest - days - self.age_mean) / self.age_scale
+        whole = torch.floor(days)
+        month, day_of_year = _calendar(whole)
+        turns = [month / 12, day_of_year / 366, torch.remainder(whole + 3, 7) / 7, days - whole]  # 1970-01-01: Thu
+        circle = [f(2 * torch.pi * turn) for turn in turns for f in (torch.sin, torch.cos)]
+        stacked = torch.stack([age, *circle], dim=2)  # (rows, dates, parts)
+        return torch.where(missing.unsqueeze(2), 0.0, stacked).flatten(1)
+
+
+def _calendar(days: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Month (0-11) and day of the year (0-365) of whole days since 1970-01-01, by arithmetic alone (H. Hinnant's
+    civil_from_days), so that the exported model computes them as training did."""
+    z = days + 719468
+    era = torch.floor(z / 146097)
+    day_of_era = z - era * 146097
+    year_of_era = torch.floor(
+        (
+            day_of_era
+            - torch.floor(day_of_era / 1460)
+            + torch.floor(day_of_era / 36524)
+            - torch.floor(day_of_era / 146096)
+        )
+        / 365
+    )
+    year = year_of_era + era * 400
+    from_march = day_of_era - (365 * year_of_era + torch.floor(year_of_era / 4) - torch.floor(year_of_era / 100))
+    march_month = torch.floor((5 * from_march + 2) / 153)  # 0 is March
+    month = torch.remainder(march_month + 2, 12)  # 0 is January
+    year = year + (march_month >= 10).to(days.dtype)
+    leap = ((torch.remainder(year, 4) == 0) & (torch.remainder(year, 100) != 0)) | (torch.remainder(year, 400) == 0)
+    day_of_year = torch.where(march_month >= 10, from_march - 306, from_march + 59 + leap.to(days.dtype))
+    return month, day_of_year
 
 
 def build(num_inputs: int, num_classes: int, hidden_sizes: Sequence[int] = (64, 32), dropout: float = 0.1) -> nn.Module:

@@ -19,7 +19,7 @@ from {{ cookiecutter.package }}.features import (
     to_request,
 )
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, SCHEMA
-from {{ cookiecutter.package }}.validate import ContractError, validate_frame
+from {{ cookiecutter.package }}.validate import ContractError, validate_frame, write_table
 
 # The columns each bad table breaks, chosen from whatever the contract holds (the bundled table or an adopted one).
 NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
@@ -135,7 +135,7 @@ def test_every_failure_is_reported_not_just_the_first(bundled):
 
 def test_cli_validate_rejects_a_bad_file_with_a_table(workspace, bundled, capsys):
     bad = workspace / "bad.csv"
-    _wrong_dtype(_missing_column(bundled.copy()) if MISSING != WRONG_TYPE else bundled.copy()).to_csv(bad, index=False)
+    write_table(_wrong_dtype(_missing_column(bundled.copy()) if MISSING != WRONG_TYPE else bundled.copy()), bad)
     assert main(["validate", str(bad)]) != 0
     error = capsys.readouterr().err
     assert "bad.csv" in error
@@ -153,7 +153,7 @@ def test_cli_validate_rejects_unreadable_files(workspace, content, capsys):
 
 def test_train_refuses_data_changed_after_the_split(splits, bundled, capsys):
     raw = Path(config.load("data")["raw"])
-    _wrong_dtype(bundled.copy()).to_csv(raw, index=False)
+    write_table(_wrong_dtype(bundled.copy()), raw)  # as the project's files are written (schema.CSV)
     assert main(["train", "train.trainer.max_epochs=1"]) != 0
     assert "make validate" in capsys.readouterr().err
 

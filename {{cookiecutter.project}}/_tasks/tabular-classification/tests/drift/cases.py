@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package }}.features import FEATURES, KIND, NULLABLE, bounds
+from {{ cookiecutter.package }}.validate import write_table
 
 # The columns each check changes, chosen from whatever the contract holds (the bundled table or an adopted one).
 NUMBERS = [name for name in FEATURES if KIND[name] == "number"]
@@ -21,8 +22,9 @@ def shift(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write(frame: pd.DataFrame, name: str) -> str:
+    """The frame as a CSV file, written as the project's own files are (the contract's separator, decimal mark)."""
     path = f"data/{name}.csv"
-    frame.to_csv(path, index=False)
+    write_table(frame, path)
     return path
 
 
