@@ -32,6 +32,12 @@ def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT
     return root
 
 
+@pytest.fixture(scope="session")
+def make_workspace():
+    """prepare_workspace, for module-scoped fixtures that make a scratch project of their own."""
+    return prepare_workspace
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch) -> Path:
     """A project-shaped scratch folder (configs + bundled data), made the working directory."""

@@ -2,18 +2,22 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package }} import config, registry
+from {{ cookiecutter.package }}.data import save_splits, split
 from {{ cookiecutter.package }}.features import CLASS_NAMES
 from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
 from {{ cookiecutter.package }}.report import report
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, POSITIVE
 from {{ cookiecutter.package }}.train import train
+from {{ cookiecutter.package }}.validate import read_table
 
 pytestmark = pytest.mark.slow
 FIT = ["train.trainer.max_epochs=40"]
@@ -31,18 +35,45 @@ def _rule(result: dict, name: str) -> dict:
     return next(rule for rule in result["rules"] if rule["name"] == name)
 
 
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory, make_workspace):
+    """One model trained on the saved split, in a scratch project of the module's: each test starts from a copy."""
+    root = tmp_path_factory.mktemp("gate")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        make_workspace(root, monkeypatch)
+        data_cfg = config.load("data")
+        frame = read_table(data_cfg["raw"])
+        parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
+        save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
+        train(FIT)
+    return root
+
+
 @pytest.fixture
-def champion(splits, passed_or_skip):
-    """A trained model that passed the gate and was promoted to @production."""
-    train(FIT)
+def trained(trained_once, tmp_path, monkeypatch) -> Path:
+    """A copy of the trained project (its MLflow store and registry too: no version, no alias), the working directory.
+
+    The store's artifacts stay in the module's folder (their URIs are absolute), read-only for what the copy reads.
+    """
+    root = tmp_path / "project"
+    shutil.copytree(trained_once, root)
+    monkeypatch.chdir(root)
+    store = f"sqlite:///{root / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)
+    return root
+
+
+@pytest.fixture
+def champion(trained, passed_or_skip):
+    """The trained model, passed by the gate and promoted to @production."""
     first = gate()
     passed_or_skip(first)
     registry.promote("production")
     return first
 
 
-def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(splits, passed_or_skip):
-    train(FIT)
+def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(trained, passed_or_skip):
     result = gate()
     passed_or_skip(result)
     assert _rule(result, "champion")["status"] == SKIPPED
@@ -54,12 +85,12 @@ def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(splits, pass
     assert saved["verdict"] == PASSED and "champion" not in saved["contenders"]
 
 
-def test_sabotaged_challenger_fails_and_moves_nothing(champion, splits):
+def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
     """A challenger trained on labels moved one class along (each class called the next) has learned the champion's
     signal and gives it the wrong name: it fails whichever of the gate's rules catches it first, on any data the
     champion passed on, and nothing is registered or moved."""
     before_aliases, before_versions = _aliases(), _versions()
-    train_csv = splits / "train.csv"
+    train_csv = trained / config.load("data")["splits_dir"] / "train.csv"
     frame = pd.read_csv(train_csv, index_col="source_row", dtype={LABEL: str})
     following = {str(value): str(CLASSES[(index + 1) % len(CLASSES)]) for index, value in enumerate(CLASSES)}
     frame[LABEL] = frame[LABEL].map(following)
@@ -106,9 +137,7 @@ def test_challenger_equal_to_champion_passes_within_tolerance_and_the_report_sho
     assert curves or not (path.parent / "roc_curve.png").exists()
 
 
-def test_an_error_while_registering_leaves_no_half_registered_version(splits, monkeypatch):
-    train(FIT)
-
+def test_an_error_while_registering_leaves_no_half_registered_version(trained, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("registry went away")
 
