@@ -11,7 +11,7 @@ TASK ?= tabular-classification
 DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve bench-setup clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve bench-setup bench-pr clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -102,6 +102,9 @@ bench-serve: venv ## serving: the baked bento vs a naive FastAPI server (wrk, pi
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-serve .
 	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline
 	build/bench-serve/tumor-classifier/.venv/bin/python bench/serve_throughput.py --project build/bench-serve/tumor-classifier
+
+bench-pr: venv ## the pull request's tier: `make test` on an adopted 100,000-row table vs on the bundled table
+	$(PYTHON) bench/pr_tier.py --workdir build/bench-pr
 
 bench-setup: venv ## time budgets: make setup (uv vs pip, warm caches), bake to a gated model, the PR workflow's steps
 	$(PYTHON) bench/setup_time.py --output build/bench-setup

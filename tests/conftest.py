@@ -14,6 +14,7 @@ MODULE_GROUPS = {
     "test_workflows": "gitops",
     "test_platform": "gitops",
     "test_template_update": "template-update",
+    "test_zoo": "zoo",
 }
 
 
