@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_project_tests_pass(installed, name):
     """The tabular project's own tests on the bundled table. An image project's run in tests/test_adopt_images.py,
     on adopted colour images: the same tests on data further from the demo's (the table's, on adopted tables, in
-    tests/test_adopt.py)."""
+    tests/test_zoo.py)."""
     completed = installed(name).make("test", "test-thorough")
     assert re.search(r"passed.*\b3 deselected", completed.stdout), completed.stdout[-2000:]  # the PR's tier
     assert re.search(r"\b3 passed.*deselected", completed.stdout), completed.stdout[-2000:]  # the thorough tier

@@ -113,7 +113,7 @@ def test_ci_workflow_steps_pass_in_order_and_a_sabotaged_model_fails_the_gate(in
     finally:
         model_config.write_text(original)
     assert failed["outcomes"] == {"gate": "failure"}
-    gate_run = failed["results"]["make gate DRY_RUN=yes"]
+    gate_run = failed["results"]['make pr-check ARGS="train.trainer.max_epochs=30"']
     assert "gate FAILED (floor" in gate_run.stderr
     assert "Model gate FAILED" in failed["summary"]
     assert not any(run.startswith("make package") for run in failed["results"]), "the bento step must not run"

@@ -1,8 +1,8 @@
 """A zoo of tables nobody designed the project's tests for: generated, seeded, written with the standard library.
 
 Each shape is one a user brings and the demo's table is not: many classes, a rare class, only categories with
-identical rows under different labels, a handful of rows, labels as integers or booleans, columns that are mostly
-missing, dates, identifiers and free text, a semicolon-separated export with decimal commas. Every table has a real
+identical rows under different labels, labels as integers or booleans, columns that are mostly missing, dates,
+identifiers and free text, and a small semicolon-separated export with decimal commas. Every table has a real
 signal (a model can beat the majority class), and nothing else about it is tuned to the project's tests.
 """
 
@@ -65,21 +65,6 @@ def categories_only(rows: int, rng: random.Random) -> list[dict]:
     return table
 
 
-def few_rows(rows: int, rng: random.Random) -> list[dict]:
-    """Sixty rows, two numbers, a true/false label."""
-    table = []
-    for _ in range(rows):
-        passed = rng.random() < 0.5
-        table.append(
-            {
-                "hours_studied": round(rng.gauss(7 if passed else 3, 1.2), 1),
-                "absences": max(0, round(rng.gauss(2 if passed else 6, 1.5))),
-                "passed": passed,
-            }
-        )
-    return table
-
-
 START = datetime.date(2023, 1, 1)
 
 
@@ -109,16 +94,17 @@ def messy(rows: int, rng: random.Random) -> list[dict]:
 
 
 def european(rows: int, rng: random.Random) -> list[dict]:
-    """A spreadsheet export from a European locale: `;` between fields, a decimal comma, Latin-1 accents."""
+    """A small spreadsheet export from a European locale: `;` between fields, decimal commas, cp1252 accents, and a
+    true/false label (sixty rows: a test split of twelve)."""
     table = []
     for _ in range(rows):
         good = rng.random() < 0.6
         table.append(
             {
-                "Qualität": round(rng.gauss(7.5 if good else 5.0, 1.0), 2),
-                "Säure": round(rng.gauss(0.4 if good else 0.7, 0.1), 3),
+                "Qualität": round(rng.gauss(7.5 if good else 4.5, 1.0), 2),
+                "Säure": round(rng.gauss(0.4 if good else 0.75, 0.1), 3),
                 "Region": rng.choice(["Müller-Thurgau", "Mosel", "Baden"]),
-                "Urteil": "gut" if good else "schlecht",
+                "gut": good,
             }
         )
     return table
@@ -130,14 +116,13 @@ SHAPES = {
         Shape("many-classes", "digit", many_classes, 800, "10 classes as integers, numbers only"),
         Shape("rare-class", "outcome", rare_class, 2550, "a 1:50 rare class"),
         Shape("categories-only", "status", categories_only, 900, "only categories; identical rows, different labels"),
-        Shape("few-rows", "passed", few_rows, 60, "60 rows, a true/false label"),
         Shape("messy", "returned", messy, 1200, "an identifier, a date, free text, a mostly-empty column"),
         Shape(
             "european",
-            "Urteil",
+            "gut",
             european,
-            500,
-            "`;`-separated, decimal commas, cp1252",
+            60,
+            "60 rows, `;`-separated, decimal commas, cp1252, a true/false label",
             dialect={"delimiter": ";", "decimal": ",", "encoding": "cp1252"},
         ),
     ]

@@ -142,12 +142,14 @@ PIPELINE = (
     ["package"],
     ["smoke"],
 )
+# A pull request's check (ci.yml): the same steps up to the report, the gate judging only (nothing registered).
+PULL_REQUEST = (*PIPELINE[:4], ["gate", "--dry-run"], ["report"])
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
     import subprocess
 
-    for argv in PIPELINE:
+    for argv in PULL_REQUEST if args.pull_request else PIPELINE:
         print(f"--- {argv[0]}", flush=True)
         if argv[0] == "train":
             status = subprocess.run([sys.executable, "-m", __package__, *argv, *args.overrides], check=False).returncode
@@ -456,6 +458,9 @@ def parser() -> argparse.ArgumentParser:
 
     step = steps.add_parser("pipeline", help="every step: data (if missing), validate, train, ..., package, smoke")
     step.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="passed to train, as `make train ARGS=...`")
+    step.add_argument(
+        "--pull-request", action="store_true", help="up to the report, the gate judging only (no register, no bento)"
+    )
     step.set_defaults(run=cmd_pipeline)
 
     step = steps.add_parser("bento-import", help="an exported bento into the store; the same one again is a no-op")
