@@ -48,12 +48,14 @@ frame.to_csv({str(path)!r}, index=False)
 
 
 def adopt_and_go_green(project: BakedProject, data: Path, label: str) -> str:
-    """adopt, the pipeline and the pull-request tier; what adopt printed."""
+    """adopt, the pipeline (its gate passes) and the pull-request tier; what adopt printed."""
     adopted = project.make("adopt", DATA=str(data), LABEL=label)
     project.make("pipeline")
     tests = project.make("test")
     summary = tests.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary and "error" not in summary, summary
+    # The pipeline's model passed the gate: no test may skip for want of one (the project's -ra lists skips).
+    assert "does not pass the gate" not in tests.stdout, tests.stdout[-3000:]
     return adopted.stdout
 
 

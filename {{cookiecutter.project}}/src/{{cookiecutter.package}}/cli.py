@@ -418,7 +418,7 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("adopt", help="your own table: copy it to data/raw/, write the contract from it")
     step.add_argument("data", help="a CSV or Parquet file")
     step.add_argument("--label", required=True, help="the column to predict")
-    step.add_argument("--sep", help="a CSV file's separator (default: detected among , ; tab |)")
+    step.add_argument("--sep", help="a CSV file's separator, one character or `tab` (default: detected: , ; tab |)")
     step.add_argument("--decimal", choices=[".", ","], help="a CSV file's decimal mark (default: detected)")
     step.add_argument("--encoding", help="a CSV file's encoding, e.g. utf-8 or cp1252 (default: detected)")
 {%- endif %}

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import mlflow
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -17,7 +16,7 @@ from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
 from {{ cookiecutter.package }}.report import report
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, POSITIVE
 from {{ cookiecutter.package }}.train import train
-from {{ cookiecutter.package }}.validate import read_table
+from {{ cookiecutter.package }}.validate import STANDARD, read_table, write_table
 
 pytestmark = pytest.mark.slow
 FIT = ["train.trainer.max_epochs=40"]
@@ -91,10 +90,10 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
     champion passed on, and nothing is registered or moved."""
     before_aliases, before_versions = _aliases(), _versions()
     train_csv = trained / config.load("data")["splits_dir"] / "train.csv"
-    frame = pd.read_csv(train_csv, index_col="source_row", dtype={LABEL: str})
-    following = {str(value): str(CLASSES[(index + 1) % len(CLASSES)]) for index, value in enumerate(CLASSES)}
-    frame[LABEL] = frame[LABEL].map(following)
-    frame.to_csv(train_csv)
+    frame = read_table(train_csv, dialect=STANDARD)  # as the saved split is written: the label's own values
+    frame[LABEL] = frame[LABEL].map({value: CLASSES[(index + 1) % len(CLASSES)] for index, value in enumerate(CLASSES)})
+    assert frame[LABEL].notna().all(), "every label moved to the next class"
+    write_table(frame, train_csv, STANDARD)
     train(FIT)
     result = gate()
     assert result["verdict"] == FAILED

@@ -294,6 +294,11 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
 
     `dialect` sets a CSV file's delimiter, decimal mark or encoding where detection would guess wrong.
     """
+    if dialect and dialect.get("delimiter"):
+        separator = {"tab": "\t", "\\t": "\t"}.get(dialect["delimiter"], dialect["delimiter"])
+        if len(separator) != 1:
+            raise AdoptionError(f"SEP={dialect['delimiter']!r}: give one character (`;`, `|`) or `tab`")
+        dialect = {**dialect, "delimiter": separator}
     frame, dialect = _read(data, dialect)
     classes, label_dtype = _label(frame, label, data, dialect)
     columns = classify(frame, label, pa.infer_schema(frame))

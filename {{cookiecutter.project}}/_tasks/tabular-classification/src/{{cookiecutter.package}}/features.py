@@ -13,16 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    create_model,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from .schema import CLASSES, LABEL, SCHEMA
 
@@ -126,7 +117,7 @@ def _field(name: str) -> tuple[Any, Any]:
     column = SCHEMA.columns[name]
     constraints: dict[str, Any] = {}
     pending = []  # checks with no pydantic equivalent: run the contract's own check on the one value
-    for check in column.checks:
+    for check in column.checks if KIND[name] != DATE else ():
         statistics = check.statistics or {}
         if check.name == "greater_than_or_equal_to":
             constraints["ge"] = statistics["min_value"]
@@ -142,6 +133,8 @@ def _field(name: str) -> tuple[Any, Any]:
         elif check.name != "isin":  # isin becomes the Literal type below
             pending.append(check)
     kind = KIND[name]
+    if KIND[name] == DATE:  # the value is text until here: the contract's checks take it as a timestamp
+        pending = [_as_timestamp(check) for check in column.checks]
     validators: list[Any] = [AfterValidator(_contract_check(check)) for check in pending]
     if kind == CATEGORY:
         kind_type: Any = Literal[tuple(CATEGORIES[name])]
@@ -158,20 +151,30 @@ def _field(name: str) -> tuple[Any, Any]:
     return annotated, Field(description=kind)
 
 
-_DATETIME = TypeAdapter(datetime.datetime)
-
-
 def _utc_text(value: Any) -> str:
-    """ISO 8601 text (a date, or a date and time) as naive UTC text: 2024-01-30T14:05+02:00 -> 2024-01-30T12:05:00."""
+    """ISO 8601 text (a date, or a date and time) as naive UTC text: 2024-01-30T14:05+02:00 -> 2024-01-30T12:05:00.
+
+    What the contract takes (pandas, format ISO8601) and nothing else: no Unix times, no year pandas cannot hold.
+    """
     try:
-        if not isinstance(value, str):
+        parsed = datetime.datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+        if not 1678 <= parsed.year <= 2261:  # what the contract's datetime64[ns] column holds
             raise ValueError
-        parsed = _DATETIME.validate_python(value)
-    except ValueError:  # pydantic's ValidationError is one
+    except (TypeError, ValueError):
         raise ValueError(f"{value!r} is not a date: send ISO 8601 text, 2024-01-30 or 2024-01-30T14:05:00Z") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
     return parsed.isoformat()
+
+
+def _as_timestamp(check):
+    """A contract check of a date column, run on a request's value (naive UTC text) as the timestamp it stands for."""
+
+    def run(series: pd.Series):
+        return check(pd.to_datetime(series, format="ISO8601"))
+
+    run.name, run.statistics = check.name, check.statistics
+    return run
 
 
 def _no_text(value: Any) -> Any:
@@ -200,18 +203,21 @@ class Features(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
+        """Refuse a field the contract does not name; drop the left-out ones (any name a column can have)."""
         if isinstance(data, dict):
-            unknown = [name for name in data if name not in cls.model_fields]
+            unknown = [name for name in data if name not in cls.model_fields and name not in LEFT_OUT]
             if unknown:
                 ignored = f"; left out, accepted and ignored: {', '.join(LEFT_OUT)}" if LEFT_OUT else ""
                 raise ValueError(
                     f"{', '.join(map(repr, unknown))}: not a column of the contract (features: {', '.join(FEATURES)}"
                     f"{ignored}). Send only those fields."
                 )
+            if LEFT_OUT:
+                return {name: value for name, value in data.items() if name not in LEFT_OUT}
         return data
 
     def features(self) -> dict[str, Any]:
-        return self.model_dump()  # the features: left-out fields are excluded
+        return self.model_dump()
 
 
 def request_model(example: dict | None = None) -> type[Features]:
@@ -220,9 +226,7 @@ def request_model(example: dict | None = None) -> type[Features]:
     class Record(Features):
         model_config = ConfigDict(json_schema_extra={"example": example} if example else None)
 
-    ignored = {name: (Any, Field(None, exclude=True, description=f"left out ({why}): accepted, ignored"))
-               for name, why in LEFT_OUT.items()}  # fmt: skip
-    return create_model("Record", __base__=Record, **{name: _field(name) for name in FEATURES}, **ignored)
+    return create_model("Record", __base__=Record, **{name: _field(name) for name in FEATURES})
 
 
 def to_request(row: dict) -> dict:
