@@ -290,7 +290,7 @@ def run_the_loop(project: BakedProject, table: Table, rows: list[dict], scratch:
         assert direct.returncode == 1, f"drift exited {direct.returncode}\n{direct.stderr[-3000:]}"
     # A new export of the same table, every column of it (those adopt left out too): checked, not refused.
     export = write_csv(scratch / "export.csv", table.rows(ROWS, 99))
-    direct = project.run(project.python, "-m", project.package, "drift", str(export), check=False)
+    direct = project.run(project.python, "-m", project.package, "drift", str(export), "--alias", "staging", check=False)
     assert direct.returncode in (0, 1), f"drift of a new export exited {direct.returncode}\n{direct.stderr[-3000:]}"
 
 
