@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from tests import zoo
 from tests.baked import bake
 
 # Slow tests share a baked, installed project per combination (session fixtures are per test worker): each project's
@@ -14,7 +15,6 @@ MODULE_GROUPS = {
     "test_workflows": "gitops",
     "test_platform": "gitops",
     "test_template_update": "template-update",
-    "test_zoo": "zoo",
 }
 
 
@@ -27,6 +27,9 @@ def pytest_collection_modifyitems(items):
         name = params.params.get("name") if params else None
         module = item.module.__name__.rsplit(".", 1)[-1]
         group = name if isinstance(name, str) else MODULE_GROUPS.get(module, "defaults")
+        if module == "test_zoo":  # two projects, one per worker: each adopts half of the tables in turn
+            case = params.params.get("shape") or params.params.get("name")
+            group = f"zoo-{zoo.HALF[case]}"
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -1,7 +1,8 @@
 """Slow tier: tables nobody designed the project's tests for (tests/zoo.py) each go green, as a user's would.
 
-One project adopts each table in turn: `make adopt`, `make pipeline` (validate, train, gate, package, smoke), then
-`make test`, the pull-request tier its own CI runs. Every project test must hold for any table the contract accepts
+A project adopts each table in turn (two projects, one per test worker, each with half of the tables: zoo.HALF):
+`make adopt`, `make pipeline` (validate, train, gate, package, smoke), then `make test`, the pull-request tier its
+own CI runs. Every project test must hold for any table the contract accepts
 (or skip, saying why it cannot apply); a red one here is a test that asserted what the demo data happens to do.
 Two real public tables come from scikit-learn, which every project installs: its wine and iris data sets.
 """
@@ -17,24 +18,26 @@ from tests.baked import COMBINATIONS, BakedProject, bake
 
 pytestmark = pytest.mark.slow
 
-# Real tables a package ships (no download): scikit-learn's, written as a user's CSV export by the project's Python.
-REAL = {
-    "wine": ("load_wine", "cultivar"),  # 178 wines, 13 measurements, 3 cultivars
-    "iris": ("load_iris", "species"),  # 150 flowers, 4 measurements, 3 species
-}
-
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, environments) -> BakedProject:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(COMBINATIONS, "table-zoo", {"project_name": "Table Zoo"})
-        baked = bake(tmp_path_factory.mktemp("zoo"), "table-zoo")
-    baked.install(environments)
-    return baked
+def projects(tmp_path_factory, environments):
+    """A tabular project per half of the zoo (zoo.HALF: one per test worker), baked and installed on first use."""
+    made = {}
+
+    def get(case: str) -> BakedProject:
+        half = zoo.HALF[case]
+        if half not in made:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setitem(COMBINATIONS, f"table-zoo-{half}", {"project_name": f"Table Zoo {half.upper()}"})
+                made[half] = bake(tmp_path_factory.mktemp(f"zoo-{half}"), f"table-zoo-{half}")
+            made[half].install(environments)
+        return made[half]
+
+    return get
 
 
 def write_real(project: BakedProject, name: str, folder: Path) -> tuple[Path, str]:
-    loader, label = REAL[name]
+    loader, label = zoo.REAL[name]
     path = folder / f"{name}.csv"
     code = f"""
 import sklearn.datasets
@@ -60,8 +63,8 @@ def adopt_and_go_green(project: BakedProject, data: Path, label: str) -> str:
 
 
 @pytest.mark.parametrize("shape", [pytest.param(name, id=name) for name in zoo.SHAPES])
-def test_a_generated_table_goes_green(project, tmp_path, shape):
-    table = zoo.SHAPES[shape]
+def test_a_generated_table_goes_green(projects, tmp_path, shape):
+    table, project = zoo.SHAPES[shape], projects(shape)
     printed = adopt_and_go_green(project, zoo.write(table, tmp_path), table.label)
     gate = json.loads((project.path / "reports" / "gate.json").read_text())
     assert gate["verdict"] == "passed", gate["rules"]
@@ -72,7 +75,8 @@ def test_a_generated_table_goes_green(project, tmp_path, shape):
         assert gate["primary_metric"] == "balanced_accuracy", printed
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in REAL])
-def test_a_real_table_goes_green(project, tmp_path, name):
+@pytest.mark.parametrize("name", [pytest.param(name, id=name) for name in zoo.REAL])
+def test_a_real_table_goes_green(projects, tmp_path, name):
+    project = projects(name)
     data, label = write_real(project, name, tmp_path)
     adopt_and_go_green(project, data, label)

@@ -129,6 +129,16 @@ SHAPES = {
 }
 
 
+# Real tables a package ships (no download): scikit-learn's, which every project installs. name -> (loader, label)
+REAL = {
+    "wine": ("load_wine", "cultivar"),  # 178 wines, 13 measurements, 3 cultivars
+    "iris": ("load_iris", "species"),  # 150 flowers, 4 measurements, 3 species
+}
+# Two projects adopt the tables, one per test worker, each in turn: about the same time for each half.
+HALF = {"many-classes": "a", "categories-only": "a", "european": "a", "iris": "a"}
+HALF |= {"rare-class": "b", "messy": "b", "wine": "b"}
+
+
 def _cell(value, decimal: str) -> object:
     if value is None:
         return ""
