@@ -178,15 +178,16 @@ def test_version_names_the_served_model_for_rollout_checks(server, packaged):
 def test_drift_check_reads_the_served_request_log(server, packaged):
     """Known traffic to the real bento, then the drift check's reader: the same rows, answers and model."""
     root, packaged_record = packaged
-    records = held_out_records()[:48]
+    records = held_out_records()[:48]  # a small project may hold fewer
+    again = records[:16]
     sent = send(server, records, batch=16)
-    answers = json.loads(call(f"{server}/predict", {"records": records[:16]})[1])  # logged too: 64 rows in all
+    answers = json.loads(call(f"{server}/predict", {"records": again})[1])  # logged too
     frame, origin = read_request_log(root / config.load("serve")["request_log"]["path"])
     version = packaged_record["mlflow_version"]
-    assert sent == 48 and origin["model"] == {"name": registry.model_name(), "version": version}
-    logged = frame.tail(64).reset_index(drop=True)
-    check_logged(logged[LOGGED].to_dict("records"), records + records[:16])
-    assert list(logged[PREDICTION].tail(16)) == [max(answer, key=answer.get) for answer in answers]
+    assert sent == len(records) and origin["model"] == {"name": registry.model_name(), "version": version}
+    logged = frame.tail(len(records) + len(again)).reset_index(drop=True)
+    check_logged(logged[LOGGED].to_dict("records"), records + again)
+    assert list(logged[PREDICTION].tail(len(again))) == [max(answer, key=answer.get) for answer in answers]
     result = drift(root / config.load("serve")["request_log"]["path"])
     assert result["reference"]["version"] == version
     assert result["current"]["rows"] == len(frame)

@@ -261,8 +261,8 @@ def _label(frame: pd.DataFrame, label: str, data: str, dialect: dict | None) -> 
     classes = sorted(values.unique().tolist(), key=lambda value: (str(type(value)), value))
     if len(classes) < 2:
         raise AdoptionError(f"LABEL={label} has one class in {data} ({classes[0]!r}): a classifier needs two or more")
-    if _is_boolean(values):
-        return classes, "bool"
+    if _is_boolean(values):  # pandas' nullable boolean: coerced to numpy's bool, a missing label or a 2 is True
+        return classes, "pd.BooleanDtype"
     if pd.api.types.is_integer_dtype(values):
         return [int(value) for value in classes], "int"
     if pd.api.types.is_numeric_dtype(values):
