@@ -72,7 +72,7 @@ def table(rows: int, seed: int):
 def training_tensors(config, project: Path) -> tuple[str, float]:
     """The training split as the project's data module holds it for training: shapes and MiB."""
     (data,) = baked.modules(project, "data")
-    datamodule = data.InMemoryDataModule(config.load("data")["splits_dir"])
+    datamodule = data.InMemoryDataModule(config.load(config.DataConfig).splits_dir)
     datamodule.setup("fit")
     features, labels = datamodule.datasets["train"].features, datamodule.datasets["train"].labels
     size = sum(tensor.element_size() * tensor.nelement() for tensor in (features, labels)) / MiB

@@ -47,10 +47,12 @@ def quick_model(config, model_module, data, schema) -> torch.nn.Module:
     """The project's model class, fitted for 20 epochs without MLflow: its predicted classes vary as a real one's."""
     import lightning as L
 
-    datamodule = data.InMemoryDataModule(config.load("data")["splits_dir"])
+    datamodule = data.InMemoryDataModule(config.load(config.DataConfig).splits_dir)
     datamodule.setup()
     net = model_module.Classifier(
-        num_features=len(schema.FEATURES), num_classes=len(schema.CLASSES), **config.load("model")
+        num_features=len(schema.FEATURES),
+        num_classes=len(schema.CLASSES),
+        **config.load(config.ModelConfig).model_dump(),
     )
     net.set_normalisation(*datamodule.feature_statistics())
     trainer = L.Trainer(max_epochs=20, logger=False, enable_checkpointing=False, enable_progress_bar=False)
@@ -75,15 +77,15 @@ def main() -> None:
 
     torch.manual_seed(0)
     features = schema.FEATURES
-    table = pd.read_csv(config.load("data")["raw"])
+    table = pd.read_csv(config.load(config.DataConfig).raw)
     model = quick_model(config, model_module, data, schema)
     reference = drift.with_predictions(synthetic(table, features, args.reference_rows, seed=1), model)
-    drift_cfg = config.load("drift")
+    drift_cfg = config.load(config.DriftConfig)
     unlabelled = schema.SCHEMA.remove_columns([schema.LABEL])
 
     def ours(current: pd.DataFrame) -> None:
         valid = validate.validate_frame(current, "bench", unlabelled)
-        snapshot, _ = drift.check(valid, reference, model, drift_cfg)
+        snapshot, _ = drift.assess(valid, reference, model, drift_cfg)
         drift.summarise(snapshot)
 
     def floor(current: pd.DataFrame) -> None:
@@ -92,7 +94,7 @@ def main() -> None:
 
     ours(synthetic(table, features, 2_000, seed=2)[features])  # warm-up: imports and first calls are not the check
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
-    sizes = f"sample_rows {drift_cfg['sample_rows']}, reference {len(reference)} rows, best of {args.repeats}"
+    sizes = f"sample_rows {drift_cfg.sample_rows}, reference {len(reference)} rows, best of {args.repeats}"
     print(f"machine: {machine}; {sizes}")
     print("check: validate all rows + sample + predict + Evidently; floor: scipy ks_2samp per column, all rows")
     columns = ["rows", "columns", "read CSV s", "check s", "scipy KS s", "ratio", "target"]
@@ -115,12 +117,12 @@ def main() -> None:
         false_alarms(table, model, drift, drift_cfg, args.partitions)
 
 
-def false_alarms(table: pd.DataFrame, model, drift, drift_cfg: dict, partitions: int) -> None:
+def false_alarms(table: pd.DataFrame, model, drift, drift_cfg, partitions: int) -> None:
     """Random splits of the bundled table into a 369-row reference and a 200-row current: every alarm is false."""
     labelled = drift.with_predictions(table, model)
     print(f"\nfalse alarms over {partitions} random partitions of the bundled table (369 reference, 200 current rows)")
-    for threshold in (drift_cfg["threshold"], 0.05):
-        settings = {**drift_cfg, "threshold": threshold}
+    for threshold in (drift_cfg.alpha, 0.05):
+        settings = drift_cfg.model_copy(update={"alpha": threshold})
         alarms = 0
         for seed in range(partitions):
             shuffled = labelled.sample(frac=1, random_state=seed)

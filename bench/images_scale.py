@@ -111,12 +111,13 @@ def epoch_reference(project: Path) -> dict:
     )
     import torch
 
-    data_cfg, model_cfg, train_cfg = config.load("data"), config.load("model"), config.load("train")
-    torch.manual_seed(train_cfg.get("seed", 0))
-    torch.use_deterministic_algorithms(bool(train_cfg["trainer"].get("deterministic", False)))
+    data_cfg, train_cfg = config.load(config.DataConfig), config.load(config.TrainConfig)
+    model_cfg = config.load(config.ModelConfig).model_dump()
+    torch.manual_seed(train_cfg.seed)
+    torch.use_deterministic_algorithms(bool(train_cfg.trainer.get("deterministic", False)))
     tensors = {}
     for name in ("train", "val"):
-        frame = splits.load_split(data_cfg["splits_dir"], name)
+        frame = splits.load_split(data_cfg.splits_dir, name)
         labels = torch.from_numpy(metrics.label_codes(frame[schema.LABEL]))
         tensors[name] = (torch.from_numpy(features.encode(frame)), labels)  # decoded before the clock starts
     learning_rate, weight_decay = model_cfg.pop("learning_rate"), model_cfg.pop("weight_decay")

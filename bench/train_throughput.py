@@ -42,14 +42,15 @@ def main() -> None:
     from lightning.pytorch.loggers import MLFlowLogger
 
     L.seed_everything(0, workers=True)
-    data_cfg, model_cfg, train_cfg = config.load("data"), config.load("model"), config.load("train")
-    configured_batch = train_cfg["datamodule"]["batch_size"]
+    data_cfg, train_cfg = config.load(config.DataConfig), config.load(config.TrainConfig)
+    model_cfg = config.load(config.ModelConfig).model_dump()
+    configured_batch = train_cfg.datamodule.batch_size
     batch_sizes = args.batch_sizes or sorted({configured_batch, 256, 1024, 4096})
-    deterministic = bool(train_cfg["trainer"].get("deterministic", False))
-    if not (Path(data_cfg["splits_dir"]) / "train.csv").exists():
+    deterministic = bool(train_cfg.trainer.get("deterministic", False))
+    if not (Path(data_cfg.splits_dir) / "train.csv").exists():
         sys.exit(f"{args.project}: run `make validate` there first (the benchmark reads the saved split)")
 
-    datamodule = data.InMemoryDataModule(data_cfg["splits_dir"])
+    datamodule = data.InMemoryDataModule(data_cfg.splits_dir)
     datamodule.setup()
     train_features, train_labels = datamodule.datasets["train"].features, datamodule.datasets["train"].labels
     repeat = -(-args.rows // len(train_labels))
@@ -68,7 +69,7 @@ def main() -> None:
 
     def lightning_fit(logged: bool) -> float:
         scratch = tempfile.mkdtemp()
-        trainer_cfg = {**train_cfg["trainer"], "accelerator": "cpu", "devices": 1, "precision": "32-true"}
+        trainer_cfg = {**train_cfg.trainer, "accelerator": "cpu", "devices": 1, "precision": "32-true"}
         trainer_cfg |= {"max_epochs": args.epochs, "default_root_dir": scratch}
         extra = {"logger": False, "enable_checkpointing": False}
         if logged:

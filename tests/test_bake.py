@@ -72,6 +72,7 @@ MODULES = [
     "__main__",
     "adopt",
     "adoption",
+    "asgi",
     "bento",
     "cli",
     "config",
@@ -88,15 +89,18 @@ MODULES += [
     "metrics",
     "model",
     "network",
+    "pipeline",
+    "plugin",
     "preflight",
     "registry",
     "report",
+    "results",
     "retrain",
     "schema",
     "service",
     "smoke",
 ]
-MODULES += ["splits", "template_update", "tracking", "traffic", "train", "validate"]
+MODULES += ["splits", "task", "template_update", "tracking", "traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:
@@ -104,7 +108,8 @@ def expected_files(context: dict) -> set[str]:
     if (TEMPLATE / ".git").exists():  # baked from a git repository: the record template updates read
         files.add(".cruft.json")
     if context["task"] == "image-classification":
-        files.add(f"src/{context['package']}/images.py")  # image files: scanned, decoded, their statistics
+        # image files: scanned, decoded, their statistics; loaded for training; uploaded to the service
+        files |= {f"src/{context['package']}/{module}.py" for module in ("images", "image_data", "image_service")}
         files |= {"tests/model/test_augmentation.py", "tests/service/test_upload.py"}
     else:
         files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py"}

@@ -27,8 +27,8 @@ def prepare_workspace(root: Path, monkeypatch, project_root: Path = PROJECT_ROOT
     store = f"sqlite:///{root / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     mlflow.set_tracking_uri(store)  # an earlier test's mlflow.set_tracking_uri would win over the variable
-    data_cfg = config.load("data")
-    write_project_data(data_cfg["raw"])
+    data_cfg = config.load(config.DataConfig)
+    write_project_data(data_cfg.raw)
     return root
 
 
@@ -47,16 +47,16 @@ def workspace(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def bundled(workspace) -> pd.DataFrame:
     """The project's rows (its own sample, or the bundled table), as read from the file."""
-    return read_table(config.load("data")["raw"])
+    return read_table(config.load(config.DataConfig).raw)
 
 
 @pytest.fixture
 def splits(workspace, bundled) -> Path:
     """The bundled data, split and saved as `make validate` does."""
-    data_cfg = config.load("data")
-    parts = split(bundled, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
-    save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
-    return workspace / data_cfg["splits_dir"]
+    data_cfg = config.load(config.DataConfig)
+    parts = split(bundled, data_cfg.val_fraction, data_cfg.test_fraction, data_cfg.seed)
+    save_splits(parts, data_cfg.splits_dir, data_cfg.raw)
+    return workspace / data_cfg.splits_dir
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,10 +74,10 @@ def train_and_gate(root: Path, monkeypatch) -> None:
     from {{ cookiecutter.package }}.train import train
 
     prepare_workspace(root, monkeypatch)
-    data_cfg = config.load("data")
-    frame = read_table(data_cfg["raw"])
-    parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
-    save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
+    data_cfg = config.load(config.DataConfig)
+    frame = read_table(data_cfg.raw)
+    parts = split(frame, data_cfg.val_fraction, data_cfg.test_fraction, data_cfg.seed)
+    save_splits(parts, data_cfg.splits_dir, data_cfg.raw)
     train(["train.trainer.max_epochs=40"])
     skip_unless_passed(gate())
 

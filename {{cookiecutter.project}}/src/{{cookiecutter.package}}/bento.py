@@ -17,23 +17,26 @@ import yaml
 from mlflow import MlflowClient
 
 from . import config, registry, tracking
+from .config import DataConfig, ServeConfig, ServiceSettings
 from .data import load_split
-from .features import NUM_INPUTS, encode, to_request
+from .plugin import TASK
+from .results import BentoRecord
 from .splits import file_sha256
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
 RECORD = Path("artifacts/bento.json")
 SMOKE = Path("artifacts/smoke.json")
 BUILD_LOG = Path("build/bentoml-build.log")  # the whole output of a failed `bentoml build`
-# The modules the service imports: the contract, not the training code (no lightning in the image).
-SERVED_MODULES = ["__init__.py", "config.py", "features.py", {% if cookiecutter.task == "image-classification" %}"images.py", {% endif %}"schema.py", "service.py"]
+# The modules the service imports: the contract and the task's serving code, not the training code (no lightning in
+# the image).
+SERVED_MODULES = ["__init__.py", "asgi.py", "config.py", "plugin.py", "service.py", *TASK.served_modules]
 
 
-def last_build() -> dict:
+def last_build() -> BentoRecord:
     """The last built bento (artifacts/bento.json): its tag and the registry model version it holds."""
     if not RECORD.is_file():
         raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
-    return json.loads(RECORD.read_text())
+    return BentoRecord.from_json(RECORD.read_text())
 
 
 # Declared dependencies the service never imports: left out of the bento with whatever only they need.
@@ -111,20 +114,20 @@ def write_smoke(model: bentoml.Model, splits_dir: str, rows: int = 5) -> None:
     test = load_split(splits_dir, "test").head(rows)
     program = torch.export.load(model.path_of("model.pt2")).module()
     with torch.no_grad():
-        expected = program(torch.from_numpy(encode(test))).numpy()
-    records = [to_request(row) for row in test.to_dict("records")]
+        expected = program(torch.from_numpy(TASK.encode(test))).numpy()
+    records = [TASK.to_request(row) for row in test.to_dict("records")]
     SMOKE.parent.mkdir(parents=True, exist_ok=True)
     SMOKE.write_text(json.dumps({"model": str(model.tag), "records": records, "expected": expected.tolist()}) + "\n")
 
 
-def assemble(settings: dict) -> None:
+def assemble(settings: ServiceSettings) -> None:
     package_dir = Path(__file__).parent
     if CONTEXT.exists():
         shutil.rmtree(CONTEXT)
     (CONTEXT / __package__).mkdir(parents=True)
     for module in SERVED_MODULES:
         shutil.copy(package_dir / module, CONTEXT / __package__ / module)
-    (CONTEXT / __package__ / "serve.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    (CONTEXT / __package__ / "serve.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
     bentofile = {
         "service": f"{__package__}.service:PredictionService",
         "include": [f"{__package__}/*.py", f"{__package__}/serve.yaml"],
@@ -166,47 +169,47 @@ def build(version: str, labels: list[str]) -> str:
     return built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
 
 
-def package(last_run: bool = False) -> dict:
+def package(last_run: bool = False) -> BentoRecord:
     """Build the bento from the model holding serve.yaml's alias, or (last_run) from the last training run."""
-    serve_cfg, data_cfg = config.load("serve"), config.load("data")
+    serve_cfg, data_cfg = config.load(ServeConfig), config.load(DataConfig)
     tracking.start(tracking.settings())
     client, name = MlflowClient(), registry.model_name()
-    alias = config.require(serve_cfg, "alias", "serve")
-    source = resolve_source(client, name, alias, last_run)
+    source = resolve_source(client, name, serve_cfg.alias, last_run)
     commit, _ = tracking.git_commit()
     commit = commit if len(commit) == 40 else "nogit"  # a project without a first commit yet
     model = import_model(name, source, commit)
-    splits_dir = config.require(data_cfg, "splits_dir", "data")
-    write_smoke(model, splits_dir)
+    write_smoke(model, data_cfg.splits_dir)
     bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
     bento_tag = f"{safe_tag(name)}:{bento_version}"
-    served = ["workers", "torch_threads", "max_batch_size", "max_latency_ms", "max_records_per_request"]
-    settings = {key: serve_cfg[key] for key in [*served, "access_log", "trace_predictions"]}
-{%- if cookiecutter.task == "image-classification" %}
-    settings["max_upload_bytes"] = config.require(serve_cfg, "max_upload_bytes", "serve")
-{%- endif %}
-    settings |= {
-        "request_log": serve_cfg["request_log"],
-        "service_name": safe_tag(name),
-        "model_tag": str(model.tag),
-        "served_model": {"name": name, "version": source.version},
-        "bento": bento_tag,
-        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "image_packages": image_packages(),
-        # A training row shown in the OpenAPI schema (not for a large input: the schema would hold every value).
-        "example": to_request(load_split(splits_dir, "train").iloc[0].to_dict()) if NUM_INPUTS <= 4096 else None,
-    }
+    served = set(config.ServiceSettings.model_fields) & set(type(serve_cfg).model_fields)  # the task's own too
+    settings = config.model_for(ServiceSettings).model_validate(
+        {key: getattr(serve_cfg, key) for key in served}
+        | {
+            "service_name": safe_tag(name),
+            "model_tag": str(model.tag),
+            "served_model": {"name": name, "version": source.version},
+            "bento": bento_tag,
+            "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+            "image_packages": image_packages(),
+            # A training row shown in the OpenAPI schema (not for a large input: the schema would hold every value).
+            "example": TASK.to_request(load_split(data_cfg.splits_dir, "train").iloc[0].to_dict())
+            if TASK.num_inputs <= 4096
+            else None,
+        }
+    )
     assemble(settings)
     # Same commit and model, rebuilt (e.g. with uncommitted changes): replace the bento rather than fail.
     with contextlib.suppress(bentoml.exceptions.NotFound):
         bentoml.bentos.delete(bento_tag)
     labels = [f"--label=git_commit={commit[:7]}", f"--label=model_version={source.version}"]
-    labels += [] if last_run else [f"--label=alias={alias}"]
+    labels += [] if last_run else [f"--label=alias={serve_cfg.alias}"]
     tag = build(bento_version, labels)
-    record = {"bento": tag, "model": str(model.tag), "mlflow_version": source.version, "source": source.description}
-    record["alias"] = None if last_run else alias
+    record = BentoRecord(
+        bento=tag, model=str(model.tag), mlflow_version=source.version, source=source.description,
+        alias=None if last_run else serve_cfg.alias,
+    )  # fmt: skip
     RECORD.parent.mkdir(parents=True, exist_ok=True)
-    RECORD.write_text(json.dumps(record, indent=2) + "\n")
+    RECORD.write_text(record.to_json())
     return record
 
 
@@ -243,7 +246,7 @@ def import_archive(archive: str | Path) -> str:
 
 def image_ref(registry: str) -> str:
     """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
-    name, version = last_build()["bento"].split(":")
+    name, version = last_build().bento.split(":")
     return f"{registry.rstrip('/')}/{name}:{version}"
 
 
@@ -252,7 +255,7 @@ def publish(registry: str, dry_run: bool = False) -> tuple[str, list[list[str]]]
     Returns the image and the commands (run unless dry_run)."""
     image = image_ref(registry)
     commands = [
-        [sys.executable, "-m", "bentoml", "containerize", last_build()["bento"], "--image-tag", image],
+        [sys.executable, "-m", "bentoml", "containerize", last_build().bento, "--image-tag", image],
         ["docker", "push", image],
     ]
     if dry_run:

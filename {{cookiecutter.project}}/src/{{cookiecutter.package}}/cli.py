@@ -1,4 +1,4 @@
-"""One command line for every step: `python -m {{ cookiecutter.package }} <step>` (the Makefile calls these).
+"""One command line for every step: `python -m <package> <step>` (the Makefile calls these).
 
 Each `cmd_<step>` parses nothing and decides nothing: it calls its step's module and prints what came back. The
 step's logic, and everything a test calls directly, lives in that module.
@@ -13,30 +13,27 @@ import warnings
 from pathlib import Path
 
 from . import config, github, preflight
+from .config import DataConfig, DriftConfig, EvaluateConfig, ServeConfig
 from .validate import ContractError
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     from .data import write_bundled_data
-    from .schema import BUNDLED
+    from .plugin import TASK
 
-    path = Path(args.output or config.require(config.load("data"), "raw", "data"))
+    path = Path(args.output or config.load(DataConfig).raw)
     if args.keep_existing and path.exists():
         print(f"{path} exists: keeping it")
         return 0
     write_bundled_data(path)
-    print(f"wrote scikit-learn's {BUNDLED} data to {path} (your own: `make adopt DATA=...`)")
+    print(f"wrote scikit-learn's {TASK.bundled} data to {path} (your own: `make adopt DATA=...`)")
     return 0
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
-    from .adopt import adopt
-{% if cookiecutter.task == "image-classification" %}
-    print("\n".join(adopt(args.data, size=args.size, mode=args.mode)))
-{%- else %}
-    dialect = {"delimiter": args.sep, "decimal": args.decimal, "encoding": args.encoding}
-    print("\n".join(adopt(args.data, args.label, dialect=dialect)))
-{%- endif %}
+    from .plugin import TASK
+
+    print("\n".join(TASK.adopt(args)))
     return 0
 
 
@@ -44,15 +41,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .splits import split_and_save
     from .validate import load_valid
 
-    source = args.file or config.require(config.load("data"), "raw", "data")
+    source = args.file or config.load(DataConfig).raw
     frame = load_valid(source)
-{%- if cookiecutter.task == "image-classification" %}
-    from .schema import LABEL
+    from .plugin import TASK
 
-    print(f"{source}: {len(frame)} images in {frame[LABEL].nunique()} classes pass the data contract")
-{%- else %}
-    print(f"{source}: {len(frame)} rows x {frame.shape[1]} columns pass the data contract")
-{%- endif %}
+    print(f"{source}: {TASK.describe(frame)} pass the data contract")
     if args.no_split:
         return 0
     directory, parts = split_and_save(frame, source)
@@ -74,16 +67,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
     result = evaluate(args.run_id)
-    width = max(map(len, result["metrics"]))
-    print(f"test split ({result['rows']} rows), model {result['model_uri']}:")
-    for name, value in result["metrics"].items():
-        marker = "  <- primary" if name == result["primary_metric"] else ""
+    width = max(map(len, result.metrics))
+    print(f"test split ({result.rows} rows), model {result.model_uri}:")
+    for name, value in result.metrics.items():
+        marker = "  <- primary" if name == result.primary_metric else ""
         print(f"  {name:<{width}}  {value:.4f}{marker}")
     from . import tracking
 
-    store = tracking.settings()["tracking_uri"]
-    print(f"metrics:  {config.load('evaluate')['metrics_file']}")
-    print(f"model:    {result['model_uri']} (MLflow run {result['run_id']})")
+    store = tracking.settings().tracking_uri
+    print(f"metrics:  {config.load(EvaluateConfig).metrics_file}")
+    print(f"model:    {result.model_uri} (MLflow run {result.run_id})")
     print(f"tracking: {store}" + (f"  (browse: mlflow ui --backend-store-uri {store})" if "sqlite" in store else ""))
     return 0
 
@@ -125,42 +118,20 @@ def cmd_package(args: argparse.Namespace) -> int:
     from .bento import package
 
     record = package(last_run=args.last_run)
-    print(f"built bento {record['bento']} from model {record['source']}")
+    print(f"built bento {record.bento} from model {record.source}")
     return 0
-
-
-# `make pipeline`: each step's own command, in order. Training runs in a process of its own (Lightning's DDP starts
-# one process per device by running that command again); the others share one, so Python, torch, Lightning and
-# MLflow start twice per pipeline instead of once per step (about 10 s a start on 2 cores).
-PIPELINE = (
-    ["data", "--keep-existing"],
-    ["validate"],
-    ["train"],
-    ["evaluate"],
-    ["gate"],
-    ["report"],
-    ["package"],
-    ["smoke"],
-)
-# A pull request's check (ci.yml): the same steps up to the report, the gate judging only (nothing registered).
-PULL_REQUEST = (*PIPELINE[:4], ["gate", "--dry-run"], ["report"])
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    import subprocess
+    from .pipeline import PIPELINE, PULL_REQUEST, run
 
-    for argv in PULL_REQUEST if args.pull_request else PIPELINE:
-        print(f"--- {argv[0]}", flush=True)
-        if argv[0] == "train":
-            status = subprocess.run([sys.executable, "-m", __package__, *argv, *args.overrides], check=False).returncode
-        else:
-            step = parser().parse_args(argv)
-            status = step.run(step)
-        if status == 1 and argv[0] == "gate":  # a failed gate: report why, then stop; nothing is packaged
-            cmd_report(args)
-        if status != 0:
-            return status
-    return 0
+    return run(PULL_REQUEST if args.pull_request else PIPELINE, run_step, args.overrides)
+
+
+def run_step(argv: list[str]) -> int:
+    """One command, in this process: what the pipeline runs (pipeline.py)."""
+    step = parser().parse_args(argv)
+    return step.run(step)
 
 
 def cmd_bento_import(args: argparse.Namespace) -> int:
@@ -181,20 +152,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduled_check(args: argparse.Namespace) -> int:
-    """The scheduled retrain's decision: drift of the current data against @production, then retrain-check. No
-    @production model yet is an answer too (nothing to compare with: no retrain), not a failure."""
     from .drift import DRIFT, NO_DRIFT
-    from .retrain import no_champion
+    from .pipeline import scheduled_check
 
-    if reason := no_champion():
-        github.notice("retrain skipped", reason)
-        github.write_outputs({"retrain": "no", "reason": reason})
-        return 0
-    current = args.current or config.require(config.load("data"), "raw", "data")
-    status = cmd_drift(argparse.Namespace(current=current, alias=None))
-    if status not in (NO_DRIFT, DRIFT):  # drift is an answer here; invalid data (3) is not
-        return status
-    return cmd_retrain_check(args)
+    return scheduled_check(args.current or config.load(DataConfig).raw, run_step, answers=(NO_DRIFT, DRIFT))
 
 
 def cmd_template_check(args: argparse.Namespace) -> int:
@@ -212,7 +173,7 @@ def cmd_template_update(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .local_server import serve_command, serve_env
 
-    command = serve_command(args.port or config.load("serve")["port"])
+    command = serve_command(args.port or config.load(ServeConfig).port)
     print(" ".join(command), flush=True)
     os.execve(command[0], command, serve_env())  # the server replaces this process: Ctrl-C stops it
 
@@ -235,13 +196,13 @@ def cmd_smoke(args: argparse.Namespace) -> int:
 def cmd_loadtest(args: argparse.Namespace) -> int:
     from .loadtest import loadtest
 
-    settings = config.load("serve")["loadtest"]
+    settings = config.load(ServeConfig).loadtest
     figures = loadtest(args.url, settings)
-    slo = settings["slo"]
+    slo = settings.slo
     print(
-        f"{figures['requests']} requests from {settings['users']} users in {settings['duration_s']} s: "
+        f"{figures['requests']} requests from {settings.users} users in {settings.duration_s} s: "
         f"{figures['rps']:.0f} req/s, p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms "
-        f"(SLO {slo['p99_ms']} ms), errors {100 * figures['error_rate']:.2f}% (SLO {100 * slo['max_error_rate']:.2f}%)"
+        f"(SLO {slo.p99_ms} ms), errors {100 * figures['error_rate']:.2f}% (SLO {100 * slo.max_error_rate:.2f}%)"
     )
     if not figures["passed"]:
         print("loadtest FAILED: the SLO in configs/serve.yaml was missed", file=sys.stderr)
@@ -252,7 +213,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 def cmd_drift(args: argparse.Namespace) -> int:
     from .drift import DRIFT, INVALID, NO_DRIFT, drift, drifted_names, report_paths
 
-    current = args.current or config.load("serve")["request_log"]["path"]
+    current = args.current or config.load(ServeConfig).request_log.path
     try:
         result = drift(current, args.alias)
     except ContractError as error:
@@ -270,7 +231,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     share = result["drift_share"]
     print(f"drifted columns: {share['drifted_columns']:.0f} ({100 * share['share']:.1f}% of the checked columns)")
     print(f"prediction: {'drifted' if result['prediction']['drifted'] else 'no drift'}")
-    print(f"reports: {', '.join(map(str, report_paths(config.load('drift'))))}")
+    print(f"reports: {', '.join(map(str, report_paths(config.load(DriftConfig))))}")
     if result["drift"]:
         print(f"DRIFT in {', '.join(drifted_names(result))}", file=sys.stderr)
         return DRIFT
@@ -289,17 +250,17 @@ def cmd_simulate_traffic(args: argparse.Namespace) -> int:
     from .local_server import running_bento
     from .traffic import held_out_records, send
 
-    simulate = config.require(config.load("drift"), "simulate", "drift")
-    records = held_out_records(simulate["shift"] if args.shift else None)
-    factors = ", ".join(f"{column} x{factor}" for column, factor in simulate["shift"].items())
+    simulate = config.load(DriftConfig).simulate
+    records = held_out_records(simulate.shift if args.shift else None)
+    factors = ", ".join(f"{column} x{factor}" for column, factor in simulate.shift.items())
     kind = f"shifted ({factors})" if args.shift else "held-out"
     if args.url:
-        sent = send(args.url, records, simulate["batch"])
+        sent = send(args.url, records, simulate.batch)
         print(f"sent {sent} {kind} records to {args.url}; they are in that service's request log")
         return 0
     Path(args.log).unlink(missing_ok=True)  # this log holds this traffic only
     with running_bento(request_log=args.log) as url:
-        sent = send(url, records, simulate["batch"])
+        sent = send(url, records, simulate.batch)
     print(f"sent {sent} {kind} records to the bento at {url}; its request log: {args.log}")
     print(f"check it: make drift CURRENT={args.log}")
     return 0
@@ -309,8 +270,15 @@ def cmd_deploy_info(args: argparse.Namespace) -> int:
     from .bento import image_ref, last_build
 
     record = last_build()
-    pairs = {"image": image_ref(args.registry), "model_version": record["mlflow_version"], "bento": record["bento"]}
+    pairs = {"image": image_ref(args.registry), "model_version": record.mlflow_version, "bento": record.bento}
     github.write_outputs(pairs)
+    return 0
+
+
+def cmd_bento_tag(args: argparse.Namespace) -> int:
+    from .bento import last_build
+
+    print(last_build().bento)
     return 0
 
 
@@ -406,22 +374,11 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--keep-existing", action="store_true", help="do nothing if the file is already there")
     step.set_defaults(run=cmd_data)
 
+    from .plugin import TASK
 
-{%- if cookiecutter.task == "image-classification" %}
-
-    step = steps.add_parser("adopt", help="your own images: copy the folder to data/raw/, write the contract from it")
-    step.add_argument("data", help="a folder with one subfolder of PNG or JPEG images per class")
-    step.add_argument("--size", help="the model's input size, <width>x<height> (default: the most common size)")
-    step.add_argument("--mode", choices=["L", "RGB"], help="grey (L) or colour (RGB) (default: what the files are)")
-{%- else %}
-
-    step = steps.add_parser("adopt", help="your own table: copy it to data/raw/, write the contract from it")
-    step.add_argument("data", help="a CSV or Parquet file")
-    step.add_argument("--label", required=True, help="the column to predict")
-    step.add_argument("--sep", help="a CSV file's separator, one character or `tab` (default: detected: , ; tab |)")
-    step.add_argument("--decimal", choices=[".", ","], help="a CSV file's decimal mark (default: detected)")
-    step.add_argument("--encoding", help="a CSV file's encoding, e.g. utf-8 or cp1252 (default: detected)")
-{%- endif %}
+    what = "folder" if TASK.source_kind == "folder" else "table"
+    step = steps.add_parser("adopt", help=f"your own {what}: copy it to data/raw/, write the contract from it")
+    TASK.add_adopt_arguments(step)
     step.set_defaults(run=cmd_adopt)
 
     step = steps.add_parser("validate", help="check the data against the contract, then save the split")
@@ -496,6 +453,9 @@ def parser() -> argparse.ArgumentParser:
     step = steps.add_parser("deploy-info", help="image, model version and bento of the last build (key=value lines)")
     step.add_argument("--registry", required=True, help="e.g. ghcr.io/owner")
     step.set_defaults(run=cmd_deploy_info)
+
+    step = steps.add_parser("bento-tag", help="the last built bento's tag (artifacts/bento.json)")
+    step.set_defaults(run=cmd_bento_tag)
 
     step = steps.add_parser("publish", help="bentoml containerize the last bento and docker push it")
     step.add_argument("--registry", required=True, help="e.g. ghcr.io/owner")

@@ -6,21 +6,23 @@ A file may start from another: `extends: train` reads configs/train.yaml first a
 """
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-CONFIG_DIR_ENV = "{{ cookiecutter.package | upper }}_CONFIG_DIR"
-SERVE_SETTINGS_ENV = "{{ cookiecutter.package | upper }}_SERVE_SETTINGS"  # the service's settings file
-REQUEST_LOG_ENV = "{{ cookiecutter.package | upper }}_REQUEST_LOG"  # where the service logs requests
+PREFIX = str(__package__).upper()  # the package's name: environment variables are <PACKAGE>_...
+CONFIG_DIR_ENV = f"{PREFIX}_CONFIG_DIR"
+SERVE_SETTINGS_ENV = f"{PREFIX}_SERVE_SETTINGS"  # the service's settings file
+REQUEST_LOG_ENV = f"{PREFIX}_REQUEST_LOG"  # where the service logs requests
 # Sent by the project's own checks (smoke, load test): their requests are logged as such and left out of drift.
 TRAFFIC_HEADER = "X-Traffic"
 
 
 class ConfigError(ValueError):
-    """A configuration file is missing, unreadable or lacks a key."""
+    """A configuration file is missing, unreadable or breaks its model: the file, the key and what is allowed."""
 
 
 def config_dir() -> Path:
@@ -34,11 +36,16 @@ Amount = Annotated[int | float, Field(gt=0)]  # a whole number stays one (printe
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Settings with a description per field; an unknown key is refused, and nothing changes them once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    FILE: ClassVar[str] = ""  # configs/<FILE>.yaml, for a whole file's model
 
 
 class DataConfig(Section):
     """configs/data.yaml: where the data lives and how it is split."""
+
+    FILE = "data"
 
     raw: str = Field(description="the raw data: a table file, or a folder of class subfolders of images")
     splits_dir: str = Field(description="where `make validate` saves the split every later step reads")
@@ -55,15 +62,16 @@ class DataConfig(Section):
 
 
 class DataModuleConfig(Section):
+    """The task's LightningDataModule's keyword arguments (a task may add its own: task.py)."""
+
     batch_size: Count = Field(description="training rows per step")
     eval_batch_size: Count = Field(description="rows per step when validating and predicting")
-    num_workers: int | None = Field(None, ge=0, description="processes decoding images (0: the training process)")
-    augment: dict[str, Any] | None = Field(None, description="training-time augmentation: flip, shift")
-    fit_rows: Count | None = Field(None, description="training images the normalisation is fitted on")
 
 
 class TrainConfig(Section):
     """configs/train.yaml (train-cluster.yaml extends it): how the model is fitted, a section per Lightning object."""
+
+    FILE = "train"
 
     seed: int = Field(ge=0, description="seeds Python, numpy and torch (lightning.seed_everything)")
     datamodule: DataModuleConfig = Field(description="the LightningDataModule's keyword arguments")
@@ -74,13 +82,14 @@ class TrainConfig(Section):
 
 
 class ModelConfig(Section):
-    """configs/model.yaml: the LightningModule's keyword arguments, one to one."""
+    """configs/model.yaml: the LightningModule's keyword arguments, one to one (a task may add its network's)."""
+
+    FILE = "model"
 
     hidden_sizes: list[Count] = Field(description="widths of the dense layers")
     dropout: Annotated[float, Field(ge=0, lt=1)] = Field(description="dropout after each dense layer")
     learning_rate: Annotated[float, Field(gt=0)] = Field(description="AdamW's learning rate")
     weight_decay: Annotated[float, Field(ge=0)] = Field(description="AdamW's weight decay")
-    channels: list[Count] | None = Field(None, description="(images) output channels of each convolution block")
 
 
 Metric = Literal["accuracy", "balanced_accuracy", "f1", "roc_auc"]
@@ -88,6 +97,8 @@ Metric = Literal["accuracy", "balanced_accuracy", "f1", "roc_auc"]
 
 class EvaluateConfig(Section):
     """configs/evaluate.yaml: the test-split evaluation (its primary metric is the gate's, in gate.yaml)."""
+
+    FILE = "evaluate"
 
     metrics_file: str = Field(description="where `make evaluate` writes the test metrics")
 
@@ -101,9 +112,13 @@ class BootstrapConfig(Section):
 class GateConfig(Section):
     """configs/gate.yaml: the metric gate's rules, all judged on one primary metric."""
 
+    FILE = "gate"
+
     primary_metric: Metric = Field(description="the metric every rule judges, and the report and evaluate mark")
     floor: Share | None = Field(description="the challenger must reach this (null: no floor)")
-    baseline_margin: Share = Field(description="... and beat the trivial baseline by this much")
+    baseline_margin: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="... and beat the trivial baseline by this much (above 0: a tie with it is no model)"
+    )
     champion_tolerance: Share = Field(description="... and be no worse than @production by more than this")
     min_class_recall: Share | None = Field(
         None, description="every class's recall must reach this: a rare class may not be given up (null: no floor)"
@@ -126,6 +141,8 @@ class SimulateConfig(Section):
 
 class DriftConfig(Section):
     """configs/drift.yaml: current data against the training reference of a model version."""
+
+    FILE = "drift"
 
     alias: str = Field(description="the version a batch file is compared with")
     reference_rows: Count = Field(description="training rows logged with each model as its reference")
@@ -161,7 +178,9 @@ class LoadtestConfig(Section):
 
 
 class ServeConfig(Section):
-    """configs/serve.yaml: the bento, its service and the checks against it."""
+    """configs/serve.yaml: the bento, its service and the checks against it (a task may add its own: task.py)."""
+
+    FILE = "serve"
 
     alias: str = Field(description="the registry alias `make package` packages")
     port: Annotated[int, Field(gt=0, lt=65536)] = Field(description="`make serve`'s port")
@@ -172,13 +191,42 @@ class ServeConfig(Section):
     access_log: bool = Field(description="BentoML's line per request")
     trace_predictions: bool = Field(description="an OpenTelemetry span per /predict")
     max_records_per_request: Count = Field(description="a larger request is refused with HTTP 400")
-    max_upload_bytes: Count | None = Field(None, description="(images) a larger upload is refused")
     request_log: RequestLogConfig
     loadtest: LoadtestConfig
 
 
+class ServedModel(Section):
+    name: str
+    version: str
+
+
+class ServiceSettings(Section):
+    """The bento's own serve.yaml, written by `make package` (bento.py) from configs/serve.yaml and the model it
+    packaged; the service reads it and nothing else (a task may add its own: task.py)."""
+
+    FILE = "service"
+
+    workers: Count | Literal["cpu_count"]
+    torch_threads: Count
+    max_batch_size: Count
+    max_latency_ms: Count
+    max_records_per_request: Count
+    access_log: bool
+    trace_predictions: bool
+    request_log: RequestLogConfig
+    service_name: str = Field(description="the BentoML service's name")
+    model_tag: str = Field(description="the bento model the service loads")
+    served_model: ServedModel = Field(description="its registry name and version: drift's reference follows it")
+    bento: str = Field(description="<name>:<git sha>-m<model version> (r<run id> for a pull request's build)")
+    python_version: str
+    image_packages: list[str]
+    example: dict[str, Any] | None = Field(description="a training row shown in the OpenAPI schema")
+
+
 class TrackingConfig(Section):
     """configs/tracking.yaml: MLflow (MLFLOW_TRACKING_URI overrides tracking_uri)."""
+
+    FILE = "tracking"
 
     tracking_uri: str = Field(description="sqlite:///<file> or a server URL")
     experiment: str = Field(min_length=1, description="the MLflow experiment of every run")
@@ -186,16 +234,20 @@ class TrackingConfig(Section):
     artifact_location: str = Field(description="artifacts of a local sqlite store")
 
 
-SCHEMAS: dict[str, type[Section]] = {
-    "data": DataConfig,
-    "drift": DriftConfig,
-    "evaluate": EvaluateConfig,
-    "gate": GateConfig,
-    "model": ModelConfig,
-    "serve": ServeConfig,
-    "tracking": TrackingConfig,
-    "train": TrainConfig,
-}
+SHARED: dict[str, type[Section]] = {
+    model.FILE: model
+    for model in (DataConfig, DriftConfig, EvaluateConfig, GateConfig, ModelConfig, ServeConfig, ServiceSettings,
+                  TrackingConfig, TrainConfig)
+}  # fmt: skip
+Settings = TypeVar("Settings", bound=Section)
+
+
+def model_for(kind: type[Settings]) -> type[Settings]:
+    """The model configs/<kind.FILE>.yaml is read with: the task's own (task.py) where it has one, else `kind`."""
+    from .plugin import TASK  # here, not above: the task's models are built on this module's
+
+    own = TASK.config_models().get(kind.FILE)
+    return own if own is not None and issubclass(own, kind) else kind  # type: ignore[return-value]
 
 
 def _read(name: str) -> tuple[dict[str, Any], str]:
@@ -223,23 +275,22 @@ def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load(name: str, kind: str | None = None) -> dict[str, Any]:
-    """configs/<name>.yaml (over the file it extends) as a dict, checked against the model of `kind` (the file's
-    own name unless given: `make train ARGS="--config train-cluster"` is a `train` file)."""
-    content, root = _read(name)
-    return check(name, content, kind or root)
+def load(kind: type[Settings], name: str | None = None, overrides: Sequence[str] = ()) -> Settings:
+    """configs/<name>.yaml (kind.FILE unless given: `make train ARGS="--config train-cluster"` is a train file, over
+    the file it extends) with command-line `overrides` (`trainer.max_epochs=3`), as the model of its kind."""
+    name = name or kind.FILE
+    content, _ = _read(name)
+    return parse(name, override(content, list(overrides)), kind)
 
 
-def check(name: str, content: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
-    """Settings checked against their model (also after command-line overrides); a ConfigError with one line per
-    problem: the file, the key, the value and what is allowed."""
-    schema = SCHEMAS.get(kind or name)
-    if schema is None:
-        return content
+def parse(name: str, content: dict[str, Any], kind: type[Settings], path: Path | None = None) -> Settings:
+    """Settings as their model; a ConfigError with one line per problem: the file (configs/<name>.yaml unless
+    given), the key, the value and what is allowed."""
+    schema = model_for(kind)
     try:
-        return schema.model_validate(content).model_dump(exclude_unset=True)  # what the file sets, checked
+        return schema.model_validate(content)
     except ValidationError as error:
-        path = config_dir() / f"{name}.yaml"
+        path = path or config_dir() / f"{name}.yaml"
         raise ConfigError("\n".join(_problem(path, schema, problem) for problem in error.errors())) from None
 
 
@@ -260,12 +311,6 @@ def _problem(path: Path, schema: type[BaseModel], problem: dict) -> str:
         allowed = f" (allowed here: {', '.join(section.model_fields)})" if section else ""
         return f"{path}: unknown setting '{key}'{allowed}"
     return f"{path}: {key} = {problem['input']!r}: {problem['msg']}"
-
-
-def require(config: dict[str, Any], key: str, name: str) -> Any:
-    if key not in config:
-        raise ConfigError(f"{config_dir() / name}.yaml: missing setting '{key}'")
-    return config[key]
 
 
 def override(config: dict[str, Any], assignments: list[str]) -> dict[str, Any]:

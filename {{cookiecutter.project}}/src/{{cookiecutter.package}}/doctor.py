@@ -87,7 +87,7 @@ def overlay_lines() -> list[str]:
 
 def doctor() -> int:
     settings = tracking.settings()
-    uri = settings["tracking_uri"]
+    uri = settings.tracking_uri
     source = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "configs/tracking.yaml"
     answers, how = tracking_line(uri)
     rows = [("tracking", f"{uri} (from {source}): {how}")]

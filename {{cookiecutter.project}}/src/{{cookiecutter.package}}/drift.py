@@ -18,41 +18,38 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from . import config, registry, tracking
+from .config import DriftConfig
 from .evaluate import predict_proba
-from .features import CLASS_NAMES, MONITORED, contract_for, loggable, monitored
-from .schema import LABEL
+from .plugin import TASK
 from .validate import ContractError, read_table, valid_rows, validate_frame
 
 REFERENCE_ARTIFACT = "reference/reference.csv"
-{%- if cookiecutter.task == "image-classification" %}
-CURRENT_KIND = "a folder of images: class subfolders, or image files"
-{%- else %}
-CURRENT_KIND = "a CSV with the contract's columns"
-{%- endif %}
 PREDICTION = "prediction"  # the predicted class: prediction drift, for labelled and unlabelled data alike
 HOMOGENEITY = "homogeneity"  # the test for categories registered with Evidently below
 NO_DRIFT, DRIFT, INVALID = 0, 1, 3  # exit codes of `make drift` (2 is any other error, as for every step)
 
 
-def settings() -> dict:
-    return config.load("drift")
+def settings() -> DriftConfig:
+    return config.load(DriftConfig)
 
 
 def with_predictions(frame: pd.DataFrame, model: torch.nn.Module) -> pd.DataFrame:
     """The frame plus the model's predicted class for each row."""
     probabilities = predict_proba(model, frame)
-    return frame.assign(**{PREDICTION: [CLASS_NAMES[index] for index in probabilities.argmax(axis=1)]})
+    return frame.assign(**{PREDICTION: [TASK.class_names[index] for index in probabilities.argmax(axis=1)]})
 
 
 def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
     """Inside an active run: log a seeded sample of the training split with the model's predictions."""
     drift_cfg = settings()
-    rows = config.require(drift_cfg, "reference_rows", "drift")
-    sample = train.sample(n=min(rows, len(train)), random_state=drift_cfg.get("seed", 0))
+    rows = drift_cfg.reference_rows
+    sample = train.sample(n=min(rows, len(train)), random_state=drift_cfg.seed)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / Path(REFERENCE_ARTIFACT).name
         predicted = with_predictions(sample, model)
-        loggable(predicted).assign(**{name: predicted[name] for name in (LABEL, PREDICTION)}).to_csv(path, index=False)
+        TASK.loggable(predicted).assign(**{name: predicted[name] for name in (TASK.label, PREDICTION)}).to_csv(
+            path, index=False
+        )
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
@@ -101,14 +98,16 @@ def load_current(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file. Pass CURRENT=<{CURRENT_KIND}> or the service's request log.")
+        raise FileNotFoundError(
+            f"{path}: no such file. Pass CURRENT=<{TASK.current_kind}> or the service's request log."
+        )
     log = path.suffix == ".jsonl" or ".jsonl." in path.name
     if log:
         frame, origin = read_request_log(path)
         line_offset = 1  # no header line
     else:
         frame, origin, line_offset = read_table(path), {}, 2
-    schema = contract_for(frame)
+    schema = TASK.contract_for(frame)
     predictions = frame.pop(PREDICTION) if PREDICTION in frame else None
     if log:
         try:
@@ -142,9 +141,9 @@ def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=seed) if len(frame) > rows else frame
 
 
-def threshold(drift_cfg: dict, columns: int) -> float:
+def threshold(drift_cfg: DriftConfig, columns: int) -> float:
     """Each column's p-value threshold: the family-wise alpha shared by the columns tested (Bonferroni)."""
-    return config.require(drift_cfg, "alpha", "drift") / max(columns, 1)
+    return drift_cfg.alpha / max(columns, 1)
 
 
 def _homogeneity(reference: pd.Series, current: pd.Series, feature_type, threshold: float) -> tuple[float, bool]:
@@ -175,8 +174,8 @@ def _as_categories(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), "(missing)").astype(str)
 
 
-def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
-    """Evidently's DataDriftPreset (tests on) over features.MONITORED (and the label), plus the predicted class.
+def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConfig):
+    """Evidently's DataDriftPreset (tests on) over the task's monitored columns (and the label), plus the prediction.
 
     Numerical columns get the numerical test, the rest (categories, booleans, missing-value indicators, the label and
     the prediction) the test for categories. A column holding one and the same value on both sides is not tested:
@@ -187,10 +186,10 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     from evidently.presets import DataDriftPreset
 
     register_tests()
-    classes = [LABEL] if LABEL in current else []  # the label is checked only when the current data has it
-    kinds = MONITORED | dict.fromkeys([*classes, PREDICTION], "categorical")
+    classes = [TASK.label] if TASK.label in current else []  # the label is checked only when the current data has it
+    kinds = TASK.monitored | dict.fromkeys([*classes, PREDICTION], "categorical")
     current, reference = (
-        monitored(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
+        TASK.monitored_frame(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
         for frame in (current, reference)
     )
     for name, kind in kinds.items():
@@ -210,16 +209,16 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
     )
     preset = DataDriftPreset(
         columns=columns,
-        drift_share=config.require(drift_cfg, "drift_share", "drift"),
-        num_method=drift_cfg.get("num_method"),
-        cat_method=drift_cfg.get("cat_method"),
+        drift_share=drift_cfg.drift_share,
+        num_method=drift_cfg.num_method,
+        cat_method=drift_cfg.cat_method,
         threshold=limit,
-        per_column_method=drift_cfg.get("per_column_method") or None,
-        per_column_threshold=drift_cfg.get("per_column_threshold") or None,
+        per_column_method=drift_cfg.per_column_method or None,
+        per_column_threshold=drift_cfg.per_column_threshold or None,
     )
     metrics = [preset]
     if PREDICTION in tested:
-        metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.get("cat_method"), threshold=limit))
+        metrics.append(ValueDrift(column=PREDICTION, method=drift_cfg.cat_method, threshold=limit))
     report = Report(metrics, include_tests=True)
     with warnings.catch_warnings():  # numpy's "invalid value" for a column constant on one side: not the user's concern
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -229,13 +228,13 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: dict):
         )
 
 
-def check(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Module | None, drift_cfg: dict):
+def assess(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Module | None, drift_cfg: DriftConfig):
     """Sample both sides to sample_rows (seeded), predict the sampled rows if they carry no prediction, compare.
 
     Returns the Evidently snapshot and the rows checked. Sampling is what keeps a million rows fast: the test's
     power depends on the sample sizes, not on how many rows were there (docs/drift.md).
     """
-    rows, seed = config.require(drift_cfg, "sample_rows", "drift"), drift_cfg.get("seed", 0)
+    rows, seed = drift_cfg.sample_rows, drift_cfg.seed
     checked = sample(current, rows, seed)
     if model is not None:
         checked = with_predictions(checked, model)
@@ -292,9 +291,9 @@ def resolve_version(client: MlflowClient, name: str, origin: dict, alias: str | 
     return version
 
 
-def report_paths(drift_cfg: dict) -> tuple[Path, Path, Path]:
+def report_paths(drift_cfg: DriftConfig) -> tuple[Path, Path, Path]:
     """reports/drift.json (the verdict), drift.html (Evidently's report) and drift.md (the report section)."""
-    result_path = Path(config.require(drift_cfg, "result_file", "drift"))
+    result_path = Path(drift_cfg.result_file)
     return result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")
 
 
@@ -307,17 +306,17 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
     current, origin = load_current(current_path)
     tracking.start(tracking.settings())
     client = MlflowClient()
-    version = resolve_version(client, registry.model_name(), origin, alias or drift_cfg.get("alias"))
+    version = resolve_version(client, registry.model_name(), origin, alias or drift_cfg.alias)
     reference = reference_for(version)
     model = None if PREDICTION in current else mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}")
-    snapshot, checked = check(current, reference, model, drift_cfg)
+    snapshot, checked = assess(current, reference, model, drift_cfg)
     result = {
         "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "current": {
             "source": str(current_path),
             "rows": len(current),
             "checked_rows": len(checked),
-            "labelled": LABEL in current,
+            "labelled": TASK.label in current,
             **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
             **({"skipped": origin["skipped"]} if origin.get("skipped") else {}),
             **({"checks_left_out": origin["checks"]} if origin.get("checks") else {}),

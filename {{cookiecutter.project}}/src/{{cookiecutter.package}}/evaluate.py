@@ -1,6 +1,5 @@
 """Evaluate a logged model on the saved test split: metrics to a JSON file and to its MLflow run."""
 
-import json
 from pathlib import Path
 
 import mlflow
@@ -10,42 +9,43 @@ import pandas as pd
 import torch
 
 from . import config, tracking
+from .config import DataConfig, EvaluateConfig, GateConfig
 from .data import load_split
-from .features import CLASS_NAMES, encode
 from .metrics import classification_metrics, confusion, label_codes
-from .schema import LABEL
+from .plugin import TASK
+from .results import Evaluation
 
 
 def predict_proba(model: torch.nn.Module, frame: pd.DataFrame) -> np.ndarray:
-    """Class probabilities for the contract's rows, encoded as the model was trained (features.encode)."""
+    """Class probabilities for the contract's rows, encoded as the model was trained (the task's encode)."""
     with torch.no_grad():
-        return model(torch.from_numpy(encode(frame))).numpy()
+        return model(torch.from_numpy(TASK.encode(frame))).numpy()
 
 
-def evaluate(run_id: str | None = None) -> dict:
-    data_cfg, eval_cfg, gate_cfg = config.load("data"), config.load("evaluate"), config.load("gate")
+def evaluate(run_id: str | None = None) -> Evaluation:
+    data_cfg, eval_cfg, gate_cfg = config.load(DataConfig), config.load(EvaluateConfig), config.load(GateConfig)
     tracking_cfg = tracking.settings()
     tracking.start(tracking_cfg)
     record = tracking.last_run()
     run_id = run_id or record["run_id"]
     model_uri = record["model_uri"] if run_id == record["run_id"] else f"runs:/{run_id}/model"
     model = mlflow.pytorch.load_model(model_uri)
-    test = load_split(config.require(data_cfg, "splits_dir", "data"), "test")
+    test = load_split(data_cfg.splits_dir, "test")
     probabilities = predict_proba(model, test)
-    labels = label_codes(test[LABEL])
+    labels = label_codes(test[TASK.label])
     metrics = classification_metrics(labels, probabilities)
-    result = {
-        "run_id": run_id,
-        "model_uri": model_uri,
-        "split": "test",
-        "rows": len(test),
-        "primary_metric": config.require(gate_cfg, "primary_metric", "gate"),  # set once, for the gate
-        "metrics": metrics,
-        "confusion_matrix": {"classes": CLASS_NAMES, "rows_true_columns_predicted": confusion(labels, probabilities)},
-    }
-    path = Path(config.require(eval_cfg, "metrics_file", "evaluate"))
+    result = Evaluation(
+        run_id=run_id,
+        model_uri=model_uri,
+        split="test",
+        rows=len(test),
+        primary_metric=gate_cfg.primary_metric,  # set once, for the gate
+        metrics=metrics,
+        confusion_matrix={"classes": TASK.class_names, "rows_true_columns_predicted": confusion(labels, probabilities)},
+    )
+    path = Path(eval_cfg.metrics_file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path.write_text(result.to_json())
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({f"test_{name}": value for name, value in metrics.items()})
         mlflow.log_artifact(str(path), artifact_path="evaluation")

@@ -14,11 +14,11 @@ from mlflow.models.evaluation.validation import ModelValidationFailedException
 from sklearn.dummy import DummyClassifier
 
 from . import config, registry, tracking
+from .config import DataConfig, GateConfig
 from .data import load_split
 from .evaluate import predict_proba
-from .features import CLASS_NAMES
 from .metrics import METRICS, class_recall, classification_metrics, label_codes
-from .schema import CLASSES, LABEL
+from .plugin import TASK
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -43,8 +43,8 @@ class Rule:
 
 def baseline_probabilities(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     """The trivial model: always the training class frequencies (majority class as its prediction)."""
-    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), label_codes(train[LABEL]))
-    probabilities = np.zeros((len(test), len(CLASSES)))
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), label_codes(train[TASK.label]))
+    probabilities = np.zeros((len(test), len(TASK.classes)))
     probabilities[:, dummy.classes_] = dummy.predict_proba(np.zeros((len(test), 1)))
     return probabilities
 
@@ -116,8 +116,8 @@ def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> tuple[
     except (RuntimeError, ValueError, IndexError) as error:  # torch.export checks the input's shape
         reason = str(error).strip().splitlines()[0][:200]
         return None, f"{description} takes other inputs than this contract's ({reason}): not compared"
-    if probabilities.shape[1] != len(CLASSES):
-        return None, f"{description} answers {probabilities.shape[1]} classes, the contract has {len(CLASSES)}"
+    if probabilities.shape[1] != len(TASK.classes):
+        return None, f"{description} answers {probabilities.shape[1]} classes, the contract has {len(TASK.classes)}"
     return Contender("champion", description, probabilities), ""
 
 
@@ -126,22 +126,15 @@ def gate(register: bool = True) -> dict:
 
     register=False judges only (a pull request's CI): the registry is read for the champion, never written.
     """
-    gate_cfg, data_cfg = config.load("gate"), config.load("data")
-    metric = config.require(gate_cfg, "primary_metric", "gate")
-    if metric not in METRICS:
-        raise config.ConfigError(f"configs/gate.yaml: primary_metric {metric!r} is not one of {', '.join(METRICS)}")
-    floor = config.require(gate_cfg, "floor", "gate")  # None: no absolute floor (an adopted table's default)
-    margin = float(config.require(gate_cfg, "baseline_margin", "gate"))
-    tolerance = float(config.require(gate_cfg, "champion_tolerance", "gate"))
-    if margin <= 0 or tolerance < 0:
-        raise config.ConfigError("configs/gate.yaml: baseline_margin must be > 0 and champion_tolerance >= 0")
-    result_path = Path(config.require(gate_cfg, "result_file", "gate"))
+    gate_cfg, data_cfg = config.load(GateConfig), config.load(DataConfig)  # ranges checked there (config.py)
+    metric, floor = gate_cfg.primary_metric, gate_cfg.floor  # floor None: no absolute floor (an adopted table's)
+    margin, tolerance = gate_cfg.baseline_margin, gate_cfg.champion_tolerance
+    result_path = Path(gate_cfg.result_file)
     result_path.unlink(missing_ok=True)  # a stale verdict must never be reported as this run's
     tracking.start(tracking.settings())
     record = tracking.last_run()
-    splits_dir = config.require(data_cfg, "splits_dir", "data")
-    train, test = load_split(splits_dir, "train"), load_split(splits_dir, "test")
-    labels = label_codes(test[LABEL])
+    train, test = load_split(data_cfg.splits_dir, "train"), load_split(data_cfg.splits_dir, "test")
+    labels = label_codes(test[TASK.label])
     client, name = MlflowClient(), registry.model_name()
 
     challenger_model = mlflow.pytorch.load_model(record["model_uri"])
@@ -168,25 +161,23 @@ def gate(register: bool = True) -> dict:
         mlflow_rule("baseline", f"{metric} >= baseline + {margin}", metric,
                     MetricThreshold(min_absolute_change=margin, greater_is_better=True), challenger, baseline),
     ]  # fmt: skip
-    min_recall = gate_cfg.get("min_class_recall")
-    if min_recall is not None:
-        rules.append(recall_rule(challenger.recall, float(min_recall)))
-    bootstrap = dict(gate_cfg.get("bootstrap", {}))
+    if gate_cfg.min_class_recall is not None:
+        rules.append(recall_rule(challenger.recall, gate_cfg.min_class_recall))
+    bootstrap = gate_cfg.bootstrap
     interval = None
     if champion is None:
         rules.append(Rule("champion", "not worse than @production", "-", SKIPPED, no_champion))
     else:
-        confidence = float(bootstrap.get("confidence", 0.95))
         interval = paired_bootstrap(
             labels,
             challenger.probabilities,
             champion.probabilities,
             metric,
-            samples=int(bootstrap.get("samples", 2000)),
-            confidence=confidence,
-            seed=int(bootstrap.get("seed", 0)),
+            samples=bootstrap.samples,
+            confidence=bootstrap.confidence,
+            seed=bootstrap.seed,
         )
-        rules.append(champion_rule(metric, tolerance, interval, confidence))
+        rules.append(champion_rule(metric, tolerance, interval, bootstrap.confidence))
 
     passed = all(rule.status != FAILED for rule in rules)
     result = {
@@ -217,12 +208,12 @@ def gate(register: bool = True) -> dict:
     return result
 
 
-def write_predictions(gate_cfg: dict, test: pd.DataFrame, contenders: list[Contender]) -> None:
+def write_predictions(gate_cfg: GateConfig, test: pd.DataFrame, contenders: list[Contender]) -> None:
     """Per-row probabilities of every contender, for the report's plots."""
-    frame = pd.DataFrame({"source_row": test.index, LABEL: test[LABEL].astype(str).to_numpy()})  # class names
+    frame = pd.DataFrame({"source_row": test.index, TASK.label: test[TASK.label].astype(str).to_numpy()})  # class names
     for contender in contenders:
-        for index, name in enumerate(CLASS_NAMES):
+        for index, name in enumerate(TASK.class_names):
             frame[f"{contender.role}_{name}"] = contender.probabilities[:, index]
-    path = Path(config.require(gate_cfg, "predictions_file", "gate"))
+    path = Path(gate_cfg.predictions_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)

@@ -18,6 +18,7 @@ import yaml
 from ruamel.yaml import YAML
 
 from . import config, registry
+from .config import DriftConfig, GateConfig
 from .local_server import call
 
 OVERLAYS = Path("deploy/overlays")
@@ -189,8 +190,8 @@ def pinned(changed_in_last_commit: bool = True) -> str | None:
 def pin_from_gate(version: str | None = None, reason: str | None = None) -> tuple[Path, str, str]:
     """`make model-pin`: pin `version` (else the one the last passing gate registered) for `reason` (else the
     scheduled retrain's decision, else "manual"). Returns the file, the version and the reason."""
-    gate_file = Path(config.load("gate")["result_file"])
-    retrain_file = Path(config.load("drift")["retrain"]["result_file"])
+    gate_file = Path(config.load(GateConfig).result_file)
+    retrain_file = Path(config.load(DriftConfig).retrain.result_file)
     registered = json.loads(gate_file.read_text()).get("registered_version") if gate_file.is_file() else None
     version = version or registered
     if not version:

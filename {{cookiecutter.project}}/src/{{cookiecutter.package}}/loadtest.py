@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 from .bento import SMOKE
+from .config import LoadtestConfig
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
-def loadtest(url: str, settings: dict) -> dict:
+def loadtest(url: str, settings: LoadtestConfig) -> dict:
     """Run locust headless; return the figures and whether they meet the SLO."""
     if not SMOKE.is_file():
         raise FileNotFoundError(f"{SMOKE}: no request samples yet. Run `make package` first.")
@@ -20,8 +21,8 @@ def loadtest(url: str, settings: dict) -> dict:
         prefix = Path(scratch) / "stats"
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url.rstrip("/"),
-            "--users", str(settings["users"]), "--spawn-rate", str(settings["spawn_rate"]),
-            "--run-time", f"{settings['duration_s']}s", "--csv", str(prefix), "--only-summary",
+            "--users", str(settings.users), "--spawn-rate", str(settings.spawn_rate),
+            "--run-time", f"{settings.duration_s}s", "--csv", str(prefix), "--only-summary",
         ]  # fmt: skip
         env = {**os.environ, "LOADTEST_SAMPLES": str(SMOKE.resolve())}
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -38,7 +39,7 @@ def loadtest(url: str, settings: dict) -> dict:
         "p99_ms": float(total["99%"]),
         "error_rate": failures / requests if requests else 1.0,
     }
-    slo = settings["slo"]
-    within = figures["p99_ms"] <= slo["p99_ms"] and figures["error_rate"] <= slo["max_error_rate"]
+    slo = settings.slo
+    within = figures["p99_ms"] <= slo.p99_ms and figures["error_rate"] <= slo.max_error_rate
     figures["passed"] = bool(requests) and within
     return figures

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import config
 from .bento import last_build
+from .config import ServeConfig
 
 
 def call(url: str, body: dict | None = None, timeout: float = 10, traffic: str | None = None) -> tuple[int, str]:
@@ -56,12 +57,12 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> Non
 
 def serve_env(request_log: str | Path | None = None) -> dict[str, str]:
     """The served bento runs in its own folder: send its request log to this project's logs/."""
-    path = Path(request_log or config.load("serve")["request_log"]["path"]).resolve()
+    path = Path(request_log or config.load(ServeConfig).request_log.path).resolve()
     return {**os.environ, config.REQUEST_LOG_ENV: str(path)}
 
 
 def serve_command(port: int) -> list[str]:
-    bento = last_build()["bento"]
+    bento = last_build().bento
     return [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)]
 
 

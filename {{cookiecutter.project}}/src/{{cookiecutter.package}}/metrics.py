@@ -11,22 +11,24 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_s
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
-from .schema import CLASSES
+from .plugin import TASK
 
 
 def label_codes(labels: pd.Series) -> np.ndarray:
     """Each label's position in the contract's CLASSES: the model's class index."""
-    codes = pd.Categorical(labels, categories=CLASSES).codes
+    codes = pd.Categorical(labels, categories=TASK.classes).codes
     if (codes < 0).any():
         unknown = sorted({str(value) for value in labels[codes < 0]})[:5]
-        raise ValueError(f"label values {unknown} are not among the contract's classes {CLASSES}")
+        raise ValueError(f"label values {unknown} are not among the contract's classes {TASK.classes}")
     return codes.astype(np.int64)
 
 
 def _roc_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
-    if len(CLASSES) == 2:
+    if len(TASK.classes) == 2:
         return float(roc_auc_score(labels, probabilities[:, 1]))
-    return float(roc_auc_score(labels, probabilities, multi_class="ovr", average="macro", labels=range(len(CLASSES))))
+    return float(
+        roc_auc_score(labels, probabilities, multi_class="ovr", average="macro", labels=range(len(TASK.classes)))
+    )
 
 
 def _balanced_accuracy(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -46,9 +48,9 @@ METRICS = {
 
 def class_recall(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
     """Each class's recall (the share of its rows the model names right), by class name; NaN where it has none."""
-    counts = np.bincount(labels, minlength=len(CLASSES))
-    hits = np.bincount(labels[probabilities.argmax(axis=1) == labels], minlength=len(CLASSES))
-    return {str(name): float(hits[i] / counts[i]) if counts[i] else float("nan") for i, name in enumerate(CLASSES)}
+    counts = np.bincount(labels, minlength=len(TASK.classes))
+    hits = np.bincount(labels[probabilities.argmax(axis=1) == labels], minlength=len(TASK.classes))
+    return {str(name): float(hits[i] / counts[i]) if counts[i] else float("nan") for i, name in enumerate(TASK.classes)}
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -69,4 +71,4 @@ def training_metrics(num_classes: int, prefix: str) -> MetricCollection:
 
 
 def confusion(labels: np.ndarray, probabilities: np.ndarray) -> list[list[int]]:
-    return confusion_matrix(labels, probabilities.argmax(axis=1), labels=list(range(len(CLASSES)))).tolist()
+    return confusion_matrix(labels, probabilities.argmax(axis=1), labels=list(range(len(TASK.classes)))).tolist()

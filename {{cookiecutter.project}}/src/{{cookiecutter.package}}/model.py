@@ -1,12 +1,12 @@
-"""The LightningModule: the task's network (network.py) with input normalisation, loss, metrics and optimiser."""
+"""The LightningModule: the task's network (plugin.Task) with input normalisation, loss, metrics and optimiser."""
 
 import lightning as L
 import torch
 from torch import nn
 from torchmetrics import MeanMetric, SumMetric
 
-from . import network
 from .metrics import training_metrics
+from .plugin import TASK
 
 
 class Classifier(L.LightningModule):
@@ -18,13 +18,13 @@ class Classifier(L.LightningModule):
         weight_decay: float = 1e-4,
         **network_kwargs,
     ):
-        """`network_kwargs` go to network.build (configs/model.yaml): all of them are saved as hyperparameters."""
+        """`network_kwargs` go to the task's network (configs/model.yaml): all of them are saved as hyperparameters."""
         super().__init__()
         self.save_hyperparameters()
         # Preprocessing (imputation, scaling, categories) lives in the model, fitted on the training split, so the
-        # saved model takes rows as features.encode makes them from the contract's raw values.
-        self.inputs = network.Inputs(num_features)
-        self.net = network.build(self.inputs.width, num_classes, **network_kwargs)
+        # saved model takes rows as the task's encode makes them from the contract's raw values.
+        self.inputs = TASK.input_layer(num_features)
+        self.net = TASK.network(self.inputs.width, num_classes, **network_kwargs)
         self.loss = nn.CrossEntropyLoss()
         self.train_loss = MeanMetric()
         self.val_metrics = training_metrics(num_classes, "val_")
@@ -32,7 +32,7 @@ class Classifier(L.LightningModule):
         self.val_rows = SumMetric()
 
     def fit_inputs(self, features: torch.Tensor) -> None:
-        """Fit the preprocessing on the training split's encoded rows (network.Inputs says what it learns)."""
+        """Fit the preprocessing on the training split's encoded rows (the task's input layer says what it learns)."""
         self.inputs.fit(features)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from . import config, github
+from .config import TrackingConfig
 
 VARIABLES = "Settings → Secrets and variables → Actions → Variables (repository variables)"
 PLACEHOLDER_OWNER = "your-org"  # the template's default github_owner
@@ -28,7 +29,7 @@ class Setting:
 
 
 def _tracking_server() -> str | None:
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or str(config.load("tracking").get("tracking_uri") or "")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or config.load(TrackingConfig).tracking_uri
     if not uri:
         return "not set"
     if uri.startswith("sqlite:"):

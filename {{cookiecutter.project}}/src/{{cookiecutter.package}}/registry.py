@@ -4,12 +4,13 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from . import config, tracking
+from .config import TrackingConfig
 
 PROMOTIONS = {"production": "staging"}  # target alias: the alias whose version it takes
 
 
 def model_name() -> str:
-    return config.require(config.load("tracking"), "registered_model", "tracking")
+    return config.load(TrackingConfig).registered_model
 
 
 def version_with_alias(client: MlflowClient, name: str, alias: str):

@@ -22,9 +22,9 @@ from sklearn.metrics import (
 )
 
 from . import config, github
-from .features import CLASS_NAMES, FEATURES
+from .config import DataConfig, GateConfig
 from .metrics import confusion
-from .schema import CLASSES, LABEL, POSITIVE
+from .plugin import TASK
 
 ROLES = ("challenger", "champion", "baseline")
 STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
@@ -37,22 +37,24 @@ GRID = np.linspace(0.0, 1.0, 21)  # the x positions a mermaid line chart spaces 
 
 def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
     """Confusion matrix of the challenger; ROC and precision-recall curves of every contender."""
-    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()  # class names -> the model's class index
+    labels = predictions[TASK.label].map(TASK.class_names.index).to_numpy()  # class names -> the model's class index
     made = []
 
-    side = max(4.5, 0.5 * len(CLASSES))  # room for every class's row and column
+    side = max(4.5, 0.5 * len(TASK.classes))  # room for every class's row and column
     figure = Figure(figsize=(side, side - 0.5))
     axes = figure.subplots()
-    predicted = predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy().argmax(axis=1)
+    predicted = predictions[[f"challenger_{name}" for name in TASK.class_names]].to_numpy().argmax(axis=1)
     ConfusionMatrixDisplay.from_predictions(
-        labels, predicted, labels=range(len(CLASSES)), display_labels=CLASS_NAMES, ax=axes, colorbar=False
+        labels, predicted, labels=range(len(TASK.classes)), display_labels=TASK.class_names, ax=axes, colorbar=False
     )
     axes.set_title("Challenger on the test split")
     made.append(_save(figure, directory / "confusion_matrix.png", "Confusion matrix"))
-    if POSITIVE is None or len(CLASSES) != 2:  # no one class singled out (schema.POSITIVE): the matrix says it
+    if (
+        TASK.positive is None or len(TASK.classes) != 2
+    ):  # no one class singled out (the contract's POSITIVE): the matrix says it
         return made
 
-    positive = str(POSITIVE)
+    positive = str(TASK.positive)
     roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     for display, filename, title in (
         (RocCurveDisplay, "roc_curve.png", "ROC curve"),
@@ -62,7 +64,7 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
         axes = figure.subplots()
         for role in roles:
             display.from_predictions(
-                predictions[LABEL],  # class names: the axes name the positive class as the data does
+                predictions[TASK.label],  # class names: the axes name the positive class as the data does
                 predictions[f"{role}_{positive}"],
                 pos_label=positive,
                 name=role,
@@ -76,20 +78,20 @@ def plots(predictions: pd.DataFrame, directory: Path) -> list[tuple[str, str]]:
 
 def confusion_table(predictions: pd.DataFrame) -> list[str]:
     """The challenger's confusion matrix as a markdown table: a row per true class, a column per prediction."""
-    labels = predictions[LABEL].map(CLASS_NAMES.index).to_numpy()  # class names -> the model's class index
-    matrix = confusion(labels, predictions[[f"challenger_{name}" for name in CLASS_NAMES]].to_numpy())
-    lines = ["| true \\ predicted | " + " | ".join(CLASS_NAMES) + " |", "|---|" + "---:|" * len(CLASSES)]
-    for name, row in zip(CLASS_NAMES, matrix, strict=True):
+    labels = predictions[TASK.label].map(TASK.class_names.index).to_numpy()  # class names -> the model's class index
+    matrix = confusion(labels, predictions[[f"challenger_{name}" for name in TASK.class_names]].to_numpy())
+    lines = ["| true \\ predicted | " + " | ".join(TASK.class_names) + " |", "|---|" + "---:|" * len(TASK.classes)]
+    for name, row in zip(TASK.class_names, matrix, strict=True):
         lines.append(f"| **{name}** | " + " | ".join(str(count) for count in row) + " |")
     return lines
 
 
 def curve_charts(predictions: pd.DataFrame) -> list[str]:
     """ROC and precision-recall curves of every contender as mermaid line charts (none without a positive class)."""
-    if POSITIVE is None or len(CLASSES) != 2:
+    if TASK.positive is None or len(TASK.classes) != 2:
         return []
-    positive = str(POSITIVE)
-    truth = predictions[LABEL] == positive
+    positive = str(TASK.positive)
+    truth = predictions[TASK.label] == positive
     roles = [role for role in ROLES if f"{role}_{positive}" in predictions]
     roc, pr = {}, {}
     for role in roles:
@@ -184,16 +186,16 @@ def _rules_table(gate: dict) -> list[str]:
 def _data_section(splits_dir: Path) -> list[str]:
     manifest = json.loads((splits_dir / "manifest.json").read_text())
     lines = [
-        f"`{manifest['source']}` passed the data contract ({len(FEATURES)} features + `{LABEL}`; "
+        f"`{manifest['source']}` passed the data contract ({len(TASK.features)} features + `{TASK.label}`; "
         f"sha256 `{manifest['source_sha256'][:12]}`).",
         "",
-        "| split | rows | " + " | ".join(f"share {name}" for name in CLASS_NAMES) + " |",
-        "|---|---|" + "---|" * len(CLASSES),
+        "| split | rows | " + " | ".join(f"share {name}" for name in TASK.class_names) + " |",
+        "|---|---|" + "---|" * len(TASK.classes),
     ]
     for name, part in manifest["parts"].items():
-        labels = pd.read_csv(splits_dir / f"{name}.csv", usecols=[LABEL], dtype={LABEL: str})[LABEL]
+        labels = pd.read_csv(splits_dir / f"{name}.csv", usecols=[TASK.label], dtype={TASK.label: str})[TASK.label]
         counts = labels.value_counts(normalize=True)
-        shares = " | ".join(f"{100 * counts.get(label, 0.0):.1f}%" for label in CLASS_NAMES)
+        shares = " | ".join(f"{100 * counts.get(label, 0.0):.1f}%" for label in TASK.class_names)
         lines.append(f"| {name} | {part['rows']} | {shares} |")
     return lines
 
@@ -206,19 +208,19 @@ def _registration(gate: dict) -> str:
     return "Nothing was registered and no alias moved."
 
 
-def summary_path(gate_cfg: dict) -> Path:
+def summary_path(gate_cfg: GateConfig) -> Path:
     """reports/summary.md: beside the gate's result, which it is written from."""
-    return Path(config.require(gate_cfg, "result_file", "gate")).with_name("summary.md")
+    return Path(gate_cfg.result_file).with_name("summary.md")
 
 
 def report() -> Path:
-    gate_cfg, data_cfg = config.load("gate"), config.load("data")
-    gate_path = Path(config.require(gate_cfg, "result_file", "gate"))
+    gate_cfg, data_cfg = config.load(GateConfig), config.load(DataConfig)
+    gate_path = Path(gate_cfg.result_file)
     if not gate_path.is_file():
         raise FileNotFoundError(f"{gate_path}: no gate result yet. Run `make gate` first.")
     gate = json.loads(gate_path.read_text())
     directory = gate_path.parent
-    predictions = pd.read_csv(config.require(gate_cfg, "predictions_file", "gate"), dtype={LABEL: str})
+    predictions = pd.read_csv(gate_cfg.predictions_file, dtype={TASK.label: str})
     verdict = gate["verdict"]
     others = "the champion and a trivial baseline" if "champion" in gate["contenders"] else "a trivial baseline"
     lines = [
@@ -243,7 +245,7 @@ def report() -> Path:
         "",
         "### Data",
         "",
-        *_data_section(Path(config.require(data_cfg, "splits_dir", "data"))),
+        *_data_section(Path(data_cfg.splits_dir)),
         "",
         "### Plots",
         "",
@@ -265,7 +267,7 @@ def report() -> Path:
 
 def job_summary() -> str:
     """`make job-summary`: reports/summary.md appended to the workflow's job summary; what was done."""
-    summary = summary_path(config.load("gate"))
+    summary = summary_path(config.load(GateConfig))
     if not summary.is_file():
         raise FileNotFoundError(f"{summary}: no report yet. Run `make report` first.")
     if not github.append_summary(summary.read_text() + "\n"):

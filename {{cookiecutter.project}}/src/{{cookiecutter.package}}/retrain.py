@@ -7,13 +7,13 @@ from pathlib import Path
 from mlflow import MlflowClient
 
 from . import config, registry, tracking
+from .config import DriftConfig, GateConfig, RetrainConfig
 from .drift import drifted_names, report_paths
 
 
-def decide(result: dict, age_days: float, retrain_cfg: dict) -> tuple[bool, str]:
+def decide(result: dict, age_days: float, retrain_cfg: RetrainConfig) -> tuple[bool, str]:
     """The decision and its reason, from a drift result and the compared model's age."""
-    min_rows = config.require(retrain_cfg, "min_new_rows", "drift")
-    max_age = config.require(retrain_cfg, "max_champion_age_days", "drift")
+    min_rows, max_age = retrain_cfg.min_new_rows, retrain_cfg.max_champion_age_days
     rows, version = result["current"]["rows"], result["reference"]["version"]
     age = f"version {version} is {age_days:.1f} days old"
     if result["drift"]:
@@ -31,9 +31,9 @@ def decide(result: dict, age_days: float, retrain_cfg: dict) -> tuple[bool, str]
 
 
 def retrain_check() -> dict:
-    drift_cfg = config.load("drift")
-    retrain_cfg = config.require(drift_cfg, "retrain", "drift")
-    drift_path = Path(config.require(drift_cfg, "result_file", "drift"))
+    drift_cfg = config.load(DriftConfig)
+    retrain_cfg = drift_cfg.retrain
+    drift_path = Path(drift_cfg.result_file)
     if not drift_path.is_file():
         raise FileNotFoundError(f"{drift_path}: no drift result. Run `make drift CURRENT=...` first.")
     result = json.loads(drift_path.read_text())
@@ -43,7 +43,7 @@ def retrain_check() -> dict:
     age_days = (time.time() - version.creation_timestamp / 1000) / 86400
     retrain, reason = decide(result, age_days, retrain_cfg)
     decision = {"retrain": retrain, "reason": reason, "drift_result": str(drift_path), "model": reference}
-    out = Path(config.require(retrain_cfg, "result_file", "drift"))
+    out = Path(retrain_cfg.result_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(decision, indent=2) + "\n")
     return decision
@@ -56,7 +56,7 @@ def workflow_outputs(decision: dict) -> dict[str, str]:
 
 def no_champion() -> str | None:
     """Why a scheduled check has nothing to compare with (no model holds drift.yaml's alias yet), else None."""
-    alias = config.require(config.load("drift"), "alias", "drift")
+    alias = config.load(DriftConfig).alias
     tracking.start(tracking.settings())
     if registry.version_with_alias(MlflowClient(), registry.model_name(), alias) is not None:
         return None
@@ -70,10 +70,10 @@ def retrain_body(output: str | Path) -> Path:
     """The retrain pull request's body: the decision's reason, the drift section and the gate's report."""
     from .report import summary_path
 
-    drift_cfg = config.load("drift")
-    decision = json.loads(Path(drift_cfg["retrain"]["result_file"]).read_text())
+    drift_cfg = config.load(DriftConfig)
+    decision = json.loads(Path(drift_cfg.retrain.result_file).read_text())
     sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
-    for path in (report_paths(drift_cfg)[2], summary_path(config.load("gate"))):
+    for path in (report_paths(drift_cfg)[2], summary_path(config.load(GateConfig))):
         if path.is_file():
             sections += [path.read_text(), ""]
     body = Path(output)

@@ -11,8 +11,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from . import config
-from .features import GROUP
-from .schema import LABEL
+from .config import DataConfig
+from .plugin import TASK
 from .validate import STANDARD, ContractError, read_table, validate_frame, write_table
 
 SPLITS = ("train", "val", "test")
@@ -42,12 +42,12 @@ def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: 
         raise ValueError(
             f"val_fraction={val_fraction} and test_fraction={test_fraction} must be in (0, 1) and sum below 1"
         )
-    if GROUP is not None and frame[GROUP].duplicated().any():
-        firsts = split(frame.drop_duplicates(GROUP), val_fraction, test_fraction, seed)
-        return {name: frame[frame[GROUP].isin(part[GROUP])] for name, part in firsts.items()}
-    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed, stratify=frame[LABEL])
+    if TASK.group is not None and frame[TASK.group].duplicated().any():
+        firsts = split(frame.drop_duplicates(TASK.group), val_fraction, test_fraction, seed)
+        return {name: frame[frame[TASK.group].isin(part[TASK.group])] for name, part in firsts.items()}
+    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed, stratify=frame[TASK.label])
     train, val = train_test_split(
-        rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=rest[LABEL]
+        rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=rest[TASK.label]
     )
     return {"train": train, "val": val, "test": test}
 
@@ -88,13 +88,8 @@ def load_split(directory: str | Path, name: str) -> pd.DataFrame:
 
 def split_and_save(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, pd.DataFrame]]:
     """`make validate`'s second half: the validated frame split as configs/data.yaml says, saved; (folder, parts)."""
-    data_cfg = config.load("data")
-    parts = split(
-        frame,
-        config.require(data_cfg, "val_fraction", "data"),
-        config.require(data_cfg, "test_fraction", "data"),
-        config.require(data_cfg, "seed", "data"),
-    )
-    directory = config.require(data_cfg, "splits_dir", "data")
+    data_cfg = config.load(DataConfig)
+    parts = split(frame, data_cfg.val_fraction, data_cfg.test_fraction, data_cfg.seed)
+    directory = data_cfg.splits_dir
     save_splits(parts, directory, source)
     return directory, parts

@@ -9,15 +9,17 @@ from pathlib import Path
 import mlflow
 
 from . import config
+from .config import TrackingConfig
 
 LAST_RUN = Path("artifacts/last_run.json")
 # A URL with a user name or password before its host: never in a file that git keeps.
 CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/@]*@")
 
 
-def settings() -> dict:
-    tracking = config.load("tracking")
-    configured = config.require(tracking, "tracking_uri", "tracking")
+def settings() -> TrackingConfig:
+    """configs/tracking.yaml, its tracking_uri replaced by MLFLOW_TRACKING_URI where that is set."""
+    tracking = config.load(TrackingConfig)
+    configured = tracking.tracking_uri
     if CREDENTIALS.match(str(configured)):  # the value is not echoed: it holds a secret
         raise config.ConfigError(
             f"{config.config_dir() / 'tracking.yaml'}: tracking_uri holds a user name or password, in a file git "
@@ -30,23 +32,23 @@ def settings() -> dict:
         raise config.ConfigError(
             f"tracking_uri {uri!r}: use sqlite:///<file> or a server URL (MLflow refuses a ./mlruns file store)"
         )
-    return {**tracking, "tracking_uri": uri}
+    return tracking.model_copy(update={"tracking_uri": uri})
 
 
-def start(tracking: dict) -> str:
+def start(tracking: TrackingConfig) -> str:
     """Point MLflow at the store and make sure the experiment exists; returns the experiment id."""
-    mlflow.set_tracking_uri(tracking["tracking_uri"])
-    name = config.require(tracking, "experiment", "tracking")
+    mlflow.set_tracking_uri(tracking.tracking_uri)
+    name = tracking.experiment
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
     return mlflow.create_experiment(name, artifact_location=artifact_location(tracking))
 
 
-def artifact_location(tracking: dict) -> str | None:
+def artifact_location(tracking: TrackingConfig) -> str | None:
     """Where a new experiment keeps its artifacts: beside a local store; a server decides for itself."""
-    if tracking["tracking_uri"].startswith("sqlite:"):
-        return Path(tracking.get("artifact_location", "mlartifacts")).resolve().as_uri()
+    if tracking.tracking_uri.startswith("sqlite:"):
+        return Path(tracking.artifact_location).resolve().as_uri()
     return None
 
 

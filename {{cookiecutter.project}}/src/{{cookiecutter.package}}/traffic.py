@@ -3,20 +3,21 @@
 import pandas as pd
 
 from . import config
+from .config import DataConfig
 from .data import load_split
-from .features import requests
 from .local_server import call
+from .plugin import TASK
 
 
 def held_out_records(shift: dict[str, float] | None = None) -> list[dict]:
     """The validation and test rows (never trained on), each once, as the service takes them.
 
-    `shift` (configs/drift.yaml simulate.shift) changes them as features.requests says: a fainter scan, an
+    `shift` (configs/drift.yaml simulate.shift) changes them as the task's requests says: a fainter scan, an
     instrument recalibrated to other units.
     """
-    splits_dir = config.require(config.load("data"), "splits_dir", "data")
+    splits_dir = config.load(DataConfig).splits_dir
     frame = pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
-    return requests(frame, shift)
+    return TASK.requests(frame, shift)
 
 
 def send(url: str, records: list[dict], batch: int) -> int:

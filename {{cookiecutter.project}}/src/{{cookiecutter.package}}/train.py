@@ -14,11 +14,11 @@ from lightning.pytorch.utilities import rank_zero_only
 from mlflow.models import infer_signature
 
 from . import config, tracking
-from .data import DataModule, check_split_current, file_sha256, load_split
+from .config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from .data import check_split_current, datamodule, file_sha256, load_split
 from .drift import log_reference
-from .features import NUM_INPUTS, encode
 from .model import Classifier, Probabilities
-from .schema import CLASSES, LABEL, SCHEMA
+from .plugin import TASK
 
 
 def resolve_precision(precision: str) -> str:
@@ -40,59 +40,76 @@ def flatten(settings: dict, prefix: str = "") -> dict:
     return flat
 
 
+def load_settings(
+    overrides: list[str] | None = None, train_config: str = "train"
+) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    """configs/data.yaml, model.yaml and the trainer settings file, each with its command-line overrides
+    (`train.trainer.max_epochs=3`, `model.dropout=0.5`: the file's name, then the key), checked after them."""
+    grouped: dict[str, list[str]] = {"data": [], "model": [], "train": []}
+    for assignment in overrides or []:
+        head, _, rest = assignment.partition(".")
+        if head not in grouped or not rest:
+            raise ConfigError(
+                f"override {assignment!r}: start with data., model. or train. (train.trainer.max_epochs=3)"
+            )
+        grouped[head].append(rest)
+    return (
+        config.load(DataConfig, overrides=grouped["data"]),
+        config.load(ModelConfig, overrides=grouped["model"]),
+        config.load(TrainConfig, train_config, grouped["train"]),
+    )
+
+
 def train(overrides: list[str] | None = None, train_config: str = "train") -> dict | None:
     """Fit, then (on rank 0 only) log the best model and its lineage. Returns the run's record on rank 0.
 
     `train_config` names the trainer settings file: configs/train.yaml, or e.g. train-cluster for multi-node.
     """
-    files = {"data": "data", "model": "model", "train": train_config}
-    settings = config.override({key: config.load(name, key) for key, name in files.items()}, list(overrides or []))
-    settings = {key: config.check(name, settings[key], key) for key, name in files.items()}  # overrides checked too
-    data_cfg, model_cfg, train_cfg = settings["data"], settings["model"], settings["train"]
+    data_cfg, model_cfg, train_cfg = load_settings(overrides, train_config)
     tracking_cfg = tracking.settings()
-    L.seed_everything(config.require(train_cfg, "seed", "train"), workers=True)
+    L.seed_everything(train_cfg.seed, workers=True)
 
-    splits_dir = config.require(data_cfg, "splits_dir", "data")
-    check_split_current(splits_dir, config.require(data_cfg, "raw", "data"))
-    datamodule = DataModule(splits_dir, **train_cfg.get("datamodule", {}))
-    model = Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES), **model_cfg)
-    model.fit_inputs(datamodule.train_features())
+    check_split_current(data_cfg.splits_dir, data_cfg.raw)
+    data = datamodule(data_cfg.splits_dir, **train_cfg.datamodule.model_dump())
+    model = Classifier(num_features=TASK.num_inputs, num_classes=len(TASK.classes), **model_cfg.model_dump())
+    model.fit_inputs(data.train_features())
 
-    trainer_cfg = dict(config.require(train_cfg, "trainer", "train"))
+    trainer_cfg = dict(train_cfg.trainer)
     trainer_cfg["precision"] = resolve_precision(str(trainer_cfg.get("precision", "auto")))
     # Only rank 0 talks to MLflow (two processes creating one sqlite store race each other); the other
     # ranks still compute and sync every metric. ModelCheckpoint broadcasts rank 0's directory to them.
     logger, run_id = False, "rank-nonzero"
     if rank_zero_only.rank == 0:
         logger = MLFlowLogger(
-            experiment_name=config.require(tracking_cfg, "experiment", "tracking"),
-            tracking_uri=tracking_cfg["tracking_uri"],
+            experiment_name=tracking_cfg.experiment,
+            tracking_uri=tracking_cfg.tracking_uri,
             artifact_location=tracking.artifact_location(tracking_cfg),
             log_model=False,
         )
         run_id = logger.run_id
     checkpoint = ModelCheckpoint(
-        dirpath=str(Path(train_cfg.get("checkpoint_dir", "artifacts/checkpoints")) / run_id),
-        **train_cfg.get("checkpoint", {}),
+        dirpath=str(Path(train_cfg.checkpoint_dir) / run_id),
+        **train_cfg.checkpoint,
     )
-    stopping = EarlyStopping(**train_cfg.get("early_stopping", {}))
+    stopping = EarlyStopping(**train_cfg.early_stopping)
     trainer = L.Trainer(logger=logger, callbacks=[checkpoint, stopping], **trainer_cfg)
     if logger:
-        params = flatten({"train": train_cfg, "data": data_cfg}) | {"trainer.precision": trainer_cfg["precision"]}
+        params = flatten({"train": train_cfg.model_dump(), "data": data_cfg.model_dump()})
+        params |= {"trainer.precision": trainer_cfg["precision"]}
         logger.log_hyperparams(params)
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=data)
     if not trainer.is_global_zero:
         return None
     best = Classifier.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     return log_lineage(best, run_id, data_cfg, trainer)
 
 
-def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Trainer) -> dict:
+def log_lineage(best: Classifier, run_id: str, data_cfg: DataConfig, trainer: L.Trainer) -> dict:
     """Log the model (signature + input example), the contract, data hashes and the commit to the run."""
-    splits_dir = Path(data_cfg["splits_dir"])
+    splits_dir = Path(data_cfg.splits_dir)
     train_frame = load_split(splits_dir, "train")
     served = Probabilities(best).eval()
-    example = encode(train_frame.head(5))
+    example = TASK.encode(train_frame.head(5))
     with torch.no_grad():
         signature = infer_signature(example, served(torch.tensor(example)).numpy())
     commit, dirty = tracking.git_commit()
@@ -101,7 +118,7 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
             {
                 "mlflow.source.git.commit": commit,
                 "git.dirty": str(dirty).lower(),
-                "data.source": data_cfg["raw"],
+                "data.source": data_cfg.raw,
                 # Checked against the raw data before training (check_split_current): not hashed a third time.
                 "data.source.sha256": json.loads((splits_dir / "manifest.json").read_text())["source_sha256"],
                 "data.train.sha256": file_sha256(splits_dir / "train.csv"),
@@ -111,11 +128,13 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: dict, trainer: L.Traine
         )
         for name in ("train", "val", "test"):
             frame = train_frame if name == "train" else load_split(splits_dir, name)
-            dataset = mlflow.data.from_pandas(frame, source=str(splits_dir / f"{name}.csv"), targets=LABEL, name=name)
+            dataset = mlflow.data.from_pandas(
+                frame, source=str(splits_dir / f"{name}.csv"), targets=TASK.label, name=name
+            )
             mlflow.log_input(dataset, context={"train": "training", "val": "validation", "test": "testing"}[name])
         with tempfile.TemporaryDirectory() as scratch:
             contract = Path(scratch) / "contract.yaml"
-            contract.write_text(SCHEMA.to_yaml())
+            contract.write_text(TASK.schema.to_yaml())
             mlflow.log_artifact(str(contract), artifact_path="contract")
         mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
         log_reference(train_frame, served)  # what a drift check compares this version's inputs with

@@ -6,15 +6,10 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 
-from . import schema
-from .schema import SCHEMA
+from .plugin import TASK
 
-CONTRACT = f"{__package__}.schema"  # where the contract is defined, named in every failure message
-{%- if cookiecutter.task == "image-classification" %}
-WHAT, ADOPT = "folder", "make adopt DATA=<folder of class subfolders>"  # named in "no such ..." messages
-{%- else %}
-WHAT, ADOPT = "file", "make adopt DATA=<file> LABEL=<column>"  # named in "no such ..." messages
-{%- endif %}
+SCHEMA = TASK.schema
+CONTRACT = TASK.contract  # where the contract is defined, named in every failure message
 
 # Failure cases that only repeat what a failed coercion already said about the same value.
 _ECHO_CHECKS = ("dtype(", "greater_than", "less_than", "in_range", "isin")
@@ -45,7 +40,7 @@ TEXT = [name for name, column in SCHEMA.columns.items() if _is_text(column)]
 # the project's own files (the adopted table, a new export for the drift check) are in the contract's (schema.CSV,
 # which `make adopt` writes from the file it adopted: a spreadsheet's `;` and decimal commas, say).
 STANDARD = {"delimiter": ",", "decimal": ".", "encoding": "utf-8"}
-DIALECT = {**STANDARD, **getattr(schema, "CSV", {})}  # an image project's contract has no CSV: its index is ours
+DIALECT = {**STANDARD, **TASK.csv_dialect}  # an image project's contract has no CSV: its index is ours
 
 
 def read_table(path: str | Path, text: list[str] = TEXT, dialect: dict | None = None) -> pd.DataFrame:
@@ -59,7 +54,9 @@ def read_table(path: str | Path, text: list[str] = TEXT, dialect: dict | None = 
     if path.is_dir():
         return read_folder(path)
     if not path.is_file():
-        raise ContractError(f"{path}: no such {WHAT}. Run `make data` for the bundled data, or `{ADOPT}`.")
+        raise ContractError(
+            f"{path}: no such {TASK.source_kind}. Run `make data` for the bundled data, or `{TASK.adopt_usage}`."
+        )
     if path.suffix.lower() in {".parquet", ".pq"}:
         try:
             return pd.read_parquet(path)
@@ -129,10 +126,9 @@ def detect_dialect(path: Path, given: dict | None = None) -> dict:
 def read_folder(path: Path) -> pd.DataFrame:
     """An image folder's index (images.scan), one row per file; a file that is no readable image is an error."""
     try:
-        from .images import scan
-    except ModuleNotFoundError:  # a table project has no images.py
-        raise ContractError(f"{path} is a folder; this project's contract is a table: pass a CSV or Parquet") from None
-    frame, left_out = scan(path)
+        frame, left_out = TASK.read_folder(path)
+    except ValueError as error:  # a table project reads no folders
+        raise ContractError(str(error)) from None
     unreadable = [line for line in left_out if "not a readable" in line]
     if unreadable:
         listed = "".join(f"\n  {line}" for line in unreadable[:10])

@@ -48,19 +48,19 @@ def staging(trained):
 @pytest.fixture(scope="module")
 def held_out(trained) -> pd.DataFrame:
     """Rows the model never trained on: the same distribution as its reference."""
-    splits_dir = config.load("data")["splits_dir"]
+    splits_dir = config.load(config.DataConfig).splits_dir
     return pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
 
 
 def _reports() -> tuple[Path, Path, Path]:
-    return report_paths(config.load("drift"))
+    return report_paths(config.load(config.DriftConfig))
 
 
 def test_the_reference_travels_with_the_model_version(staging):
     reference = reference_for(staging)
-    train = load_split(config.load("data")["splits_dir"], "train")
+    train = load_split(config.load(config.DataConfig).splits_dir, "train")
     assert sorted(reference.columns) == sorted([*features.loggable(train.head(1)).columns, LABEL, PREDICTION])
-    assert len(reference) == min(len(train), config.load("drift")["reference_rows"])  # the sample, or all of it
+    assert len(reference) == min(len(train), config.load(config.DriftConfig).reference_rows)  # the sample, or all of it
     assert set(reference[PREDICTION]) <= set(CLASS_NAMES)
     artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(staging.run_id, "reference")]
     assert artifacts == [REFERENCE_ARTIFACT]
@@ -70,9 +70,9 @@ def test_the_reference_travels_with_the_model_version(staging):
 def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
     """The configured per-column threshold (Bonferroni over the columns) keeps false alarms near 5% or below."""
     model = mlflow.pytorch.load_model(f"models:/{staging.name}/{staging.version}")
-    raw = config.load("data")["raw"]
+    raw = config.load(config.DataConfig).raw
     table = with_predictions(validate_frame(read_table(raw), raw), model)
-    drift_cfg = config.load("drift")
+    drift_cfg = config.load(config.DriftConfig)
     alarms, size = [], min(200, len(table) // 3)  # a small adopted sample: a third of it as current data
     for seed in range(SEEDS):
         shuffled = table.sample(frac=1, random_state=seed)
@@ -85,14 +85,15 @@ def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
 
 def test_held_out_data_shows_no_drift(held_out):
     assert main(["drift", write(held_out[FEATURES], "held_out"), "--alias", "staging"]) == NO_DRIFT
-    result = json.loads(Path(config.load("drift")["result_file"]).read_text())
+    result = json.loads(Path(config.load(config.DriftConfig).result_file).read_text())
     assert result["drift"] is False and result["current"]["rows"] == len(held_out)
     assert result["reference"]["version"] == "1" and not result["current"]["labelled"]
 
 
 @pytest.mark.skipif(not SHIFTED, reason="the contract has no number column to shift")
 def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
-    rows = pd.concat([held_out, load_split(config.load("data")["splits_dir"], "train")]) if SHIFT_ALL_ROWS else held_out
+    train = load_split(config.load(config.DataConfig).splits_dir, "train")
+    rows = pd.concat([held_out, train]) if SHIFT_ALL_ROWS else held_out
     shifted = write(shift(rows[FEATURES].copy()), "shifted")
     assert main(["drift", shifted, "--alias", "staging"]) == DRIFT
     result = drift(shifted, alias="staging")
@@ -164,7 +165,7 @@ def _result(drifted: bool, rows: int) -> dict:
     ],
 )
 def test_retrain_decision(drifted, rows, age_days, retrain, reason):
-    settings = {"min_new_rows": 200, "max_champion_age_days": 30}
+    settings = config.RetrainConfig(min_new_rows=200, max_champion_age_days=30, result_file="reports/retrain.json")
     decision, why = decide(_result(drifted, rows), age_days, settings)
     assert decision is retrain and reason in why
 

@@ -40,10 +40,10 @@ def trained_once(tmp_path_factory, make_workspace):
     root = tmp_path_factory.mktemp("gate")
     with pytest.MonkeyPatch.context() as monkeypatch:
         make_workspace(root, monkeypatch)
-        data_cfg = config.load("data")
-        frame = read_table(data_cfg["raw"])
-        parts = split(frame, data_cfg["val_fraction"], data_cfg["test_fraction"], data_cfg["seed"])
-        save_splits(parts, data_cfg["splits_dir"], data_cfg["raw"])
+        data_cfg = config.load(config.DataConfig)
+        frame = read_table(data_cfg.raw)
+        parts = split(frame, data_cfg.val_fraction, data_cfg.test_fraction, data_cfg.seed)
+        save_splits(parts, data_cfg.splits_dir, data_cfg.raw)
         train(FIT)
     return root
 
@@ -77,7 +77,7 @@ def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(trained, pas
     passed_or_skip(result)
     assert _rule(result, "champion")["status"] == SKIPPED
     assert "no champion" in _rule(result, "champion")["detail"]
-    floor = PASSED if config.load("gate")["floor"] is not None else SKIPPED  # an adopted table has no floor
+    floor = PASSED if config.load(config.GateConfig).floor is not None else SKIPPED  # an adopted table has no floor
     assert (_rule(result, "floor")["status"], _rule(result, "baseline")["status"]) == (floor, PASSED)
     assert _aliases() == {"staging": result["registered_version"]}
     saved = json.loads(Path("reports/gate.json").read_text())
@@ -89,7 +89,7 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
     signal and gives it the wrong name: it fails whichever of the gate's rules catches it first, on any data the
     champion passed on, and nothing is registered or moved."""
     before_aliases, before_versions = _aliases(), _versions()
-    train_csv = trained / config.load("data")["splits_dir"] / "train.csv"
+    train_csv = trained / config.load(config.DataConfig).splits_dir / "train.csv"
     frame = read_table(train_csv, dialect=STANDARD)  # as the saved split is written: the label's own values
     frame[LABEL] = frame[LABEL].map({value: CLASSES[(index + 1) % len(CLASSES)] for index, value in enumerate(CLASSES)})
     assert frame[LABEL].notna().all(), "every label moved to the next class"

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from {{ cookiecutter.package }}.data import DataModule, InMemoryDataset, keep_batch
+from {{ cookiecutter.package }}.data import InMemoryDataset, datamodule, keep_batch
 from {{ cookiecutter.package }}.features import NUM_INPUTS
 from {{ cookiecutter.package }}.metrics import classification_metrics, training_metrics
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
@@ -40,7 +40,7 @@ def test_output_shapes():
 
 def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits):
     """What the model's input layer learns is exactly what the training rows say, and it travels in its state."""
-    features = DataModule(str(splits)).train_features()
+    features = datamodule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
     expected = fitted_state(features, model.inputs)  # the task's own account of it (tests/model/cases.py)
@@ -57,13 +57,13 @@ def test_overfits_one_batch(splits):
     features determine their label. Rows that repeat an earlier row's features are left out of it (in a table of
     categories, identical rows often disagree on the label, and no model can fit both)."""
     L.seed_everything(0)
-    datamodule = DataModule(str(splits), batch_size=32)
-    datamodule.setup()
-    features, labels = distinct_rows(datamodule.train_dataloader().dataset, 32)
+    data = datamodule(str(splits), batch_size=32)
+    data.setup()
+    features, labels = distinct_rows(data.train_dataloader().dataset, 32)
     if len(features) < 2:
         pytest.skip("the training split has fewer than two rows with distinct features")
     model = _model(dropout=0.0, learning_rate=0.01)
-    model.fit_inputs(datamodule.train_features())
+    model.fit_inputs(data.train_features())
     batch = DataLoader(InMemoryDataset(features, labels), batch_size=len(labels), collate_fn=keep_batch)
     trainer = _quiet_trainer(max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
     trainer.fit(model, train_dataloaders=batch)
@@ -88,10 +88,10 @@ def distinct_rows(dataset, count: int) -> tuple[torch.Tensor, torch.Tensor]:
 def test_same_seed_gives_the_same_weights(splits):
     def fit_once() -> dict:
         L.seed_everything(123, workers=True)
-        datamodule = DataModule(str(splits), batch_size=64)
+        data = datamodule(str(splits), batch_size=64)
         model = _model()
-        model.fit_inputs(datamodule.train_features())
-        _quiet_trainer(max_epochs=2, deterministic=True).fit(model, datamodule=datamodule)
+        model.fit_inputs(data.train_features())
+        _quiet_trainer(max_epochs=2, deterministic=True).fit(model, datamodule=data)
         return model.state_dict()
 
     first, second = fit_once(), fit_once()
@@ -100,10 +100,10 @@ def test_same_seed_gives_the_same_weights(splits):
 
 
 def test_batches_hold_what_the_model_takes(splits):
-    datamodule = DataModule(str(splits), batch_size=50)
-    datamodule.setup()
-    features, labels = next(iter(datamodule.train_dataloader()))
-    rows = min(50, len(datamodule.train_dataloader().dataset))  # a small adopted sample may hold fewer
+    data = datamodule(str(splits), batch_size=50)
+    data.setup()
+    features, labels = next(iter(data.train_dataloader()))
+    rows = min(50, len(data.train_dataloader().dataset))  # a small adopted sample may hold fewer
     assert features.shape == (rows, NUM_INPUTS) and labels.shape == (rows,)
     assert features.dtype == torch.float32 and labels.dtype == torch.int64
 

@@ -13,7 +13,7 @@ import torch
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package }} import config
-from {{ cookiecutter.package }}.data import DataModule
+from {{ cookiecutter.package }}.data import datamodule
 from {{ cookiecutter.package }}.evaluate import evaluate
 from {{ cookiecutter.package }}.features import NUM_INPUTS
 from {{ cookiecutter.package }}.metrics import METRICS
@@ -26,15 +26,15 @@ SHORT = ["train.trainer.max_epochs=3"]
 
 def _runs() -> list:
     client = MlflowClient()
-    found = client.get_experiment_by_name(config.load("tracking")["experiment"])
+    found = client.get_experiment_by_name(config.load(config.TrackingConfig).experiment)
     return client.search_runs([found.experiment_id]) if found else []
 
 
 def test_fast_dev_run_on_cpu(splits):
-    datamodule = DataModule(str(splits))
+    data = datamodule(str(splits))
     model = Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES))
     trainer = L.Trainer(accelerator="cpu", fast_dev_run=True, logger=False, enable_progress_bar=False)
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=data)
     assert trainer.state.finished
 
 
@@ -42,7 +42,8 @@ def test_fast_dev_run_on_cpu(splits):
 def test_train_logs_a_reproducible_run_and_evaluate_scores_it(splits):
     result = train(SHORT)
     run = MlflowClient().get_run(result["run_id"])
-    assert run.data.params["hidden_sizes"] == str(config.load("model")["hidden_sizes"])  # the model's, by Lightning
+    hidden_sizes = config.load(config.ModelConfig).hidden_sizes
+    assert run.data.params["hidden_sizes"] == str(hidden_sizes)  # the model's, logged by Lightning
     assert run.data.params["train.seed"] == "42"
     assert run.data.params["trainer.precision"] == "32-true"
     assert "val_loss" in run.data.metrics and "val_roc_auc" in run.data.metrics
@@ -58,10 +59,10 @@ def test_train_logs_a_reproducible_run_and_evaluate_scores_it(splits):
     assert info.saved_input_example_info is not None
 
     scored = evaluate()
-    assert scored["rows"] > 0 and set(scored["metrics"]) == set(METRICS)
+    assert scored.rows > 0 and set(scored.metrics) == set(METRICS)
     written = json.loads(Path("reports/metrics.json").read_text())
-    assert written["metrics"] == scored["metrics"]
-    assert MlflowClient().get_run(result["run_id"]).data.metrics["test_accuracy"] == scored["metrics"]["accuracy"]
+    assert written["metrics"] == scored.metrics
+    assert MlflowClient().get_run(result["run_id"]).data.metrics["test_accuracy"] == scored.metrics["accuracy"]
 
 
 def test_precision_is_full_on_cpu_and_explicit_values_pass_through():

@@ -30,17 +30,17 @@ pytestmark = pytest.mark.slow
 
 def test_bento_is_tagged_with_commit_and_model_version(packaged):
     _, record = packaged
-    _, version = record["bento"].split(":")
-    assert version.endswith(f"-m{record['mlflow_version']}")
-    assert record["alias"] == "staging"
+    _, version = record.bento.split(":")
+    assert version.endswith(f"-m{record.mlflow_version}")
+    assert record.alias == "staging"
     staging = registry.version_with_alias(mlflow.MlflowClient(), registry.model_name(), "staging")
-    assert str(staging.version) == record["mlflow_version"]
+    assert str(staging.version) == record.mlflow_version
 
 
 def test_bento_image_runs_as_non_root_with_serving_dependencies_only(packaged):
     """What `make containerize` would build, read from the bento: checked without a Docker engine."""
     _, record = packaged
-    bento = Path(bentoml.bentos.get(record["bento"]).path)
+    bento = Path(bentoml.bentos.get(record.bento).path)
     users = re.findall(r"^USER\s+(\S+)", (bento / "env/docker/Dockerfile").read_text(), re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
     requirements = (bento / "env/python/requirements.txt").read_text().lower()
@@ -126,7 +126,7 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     root, _ = packaged
     known = known_answers()
     call(f"{server}/predict", {"records": known["records"][:2]})
-    log = root / config.load("serve")["request_log"]["path"]
+    log = root / config.load(config.ServeConfig).request_log.path
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) >= 2
     assert set(lines[-1]) == {"time", "model", "features", "prediction"}  # no "traffic": a user's request
@@ -139,7 +139,7 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
 def test_the_checks_own_requests_are_marked_and_left_out_of_drift(server, packaged):
     """What `make smoke` and `make loadtest` send is logged as theirs (X-Traffic), and the drift check skips it."""
     root, _ = packaged
-    log = root / config.load("serve")["request_log"]["path"]
+    log = root / config.load(config.ServeConfig).request_log.path
     before, _ = read_request_log(log) if log.exists() else (None, None)
     assert smoke(server) == []  # the smoke check, as `make smoke URL=...` runs it
     status, _ = call(f"{server}/predict", {"records": known_answers()["records"][:3]}, traffic="loadtest")
@@ -182,13 +182,13 @@ def test_drift_check_reads_the_served_request_log(server, packaged):
     again = records[:16]
     sent = send(server, records, batch=16)
     answers = json.loads(call(f"{server}/predict", {"records": again})[1])  # logged too
-    frame, origin = read_request_log(root / config.load("serve")["request_log"]["path"])
-    version = packaged_record["mlflow_version"]
+    frame, origin = read_request_log(root / config.load(config.ServeConfig).request_log.path)
+    version = packaged_record.mlflow_version
     assert sent == len(records) and origin["model"] == {"name": registry.model_name(), "version": version}
     logged = frame.tail(len(records) + len(again)).reset_index(drop=True)
     check_logged(logged[LOGGED].to_dict("records"), records + again)
     assert list(logged[PREDICTION].tail(len(again))) == [max(answer, key=answer.get) for answer in answers]
-    result = drift(root / config.load("serve")["request_log"]["path"])
+    result = drift(root / config.load(config.ServeConfig).request_log.path)
     assert result["reference"]["version"] == version
     assert result["current"]["rows"] == len(frame)
 

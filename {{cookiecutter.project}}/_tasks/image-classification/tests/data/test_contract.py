@@ -63,7 +63,7 @@ def test_bad_index_fails_and_names_the_problem(bundled, breaker, named):
 
 
 def test_validate_names_the_file_of_an_unknown_class(workspace, capsys):
-    raw = Path(config.load("data")["raw"])
+    raw = Path(config.load(config.DataConfig).raw)
     stray = raw / "not-a-class" / "stray.png"
     stray.parent.mkdir()
     shutil.copyfile(next(raw.rglob("*.png")), stray)
@@ -77,7 +77,7 @@ def test_validate_names_the_file_of_an_unknown_class(workspace, capsys):
     "content", [b"", b"\x89PNG\r\n\x1a\ntruncated", b"GIF89a not supported"], ids=["empty", "truncated", "gif"]
 )
 def test_validate_refuses_a_file_that_is_no_readable_image(workspace, content, capsys):
-    raw = Path(config.load("data")["raw"])
+    raw = Path(config.load(config.DataConfig).raw)
     broken = raw / CLASSES[0] / "broken.png"
     broken.write_bytes(content)
     assert main(["validate"]) == 2
@@ -86,7 +86,7 @@ def test_validate_refuses_a_file_that_is_no_readable_image(workspace, content, c
 
 
 def test_files_that_are_not_images_by_name_are_not_read(workspace):
-    raw = Path(config.load("data")["raw"])
+    raw = Path(config.load(config.DataConfig).raw)
     (raw / CLASSES[0] / "notes.txt").write_text("not an image")
     (raw / CLASSES[0] / ".DS_Store").write_bytes(b"\x00\x01")
     frame, left_out = scan(raw)
@@ -106,7 +106,7 @@ def test_a_folder_without_class_subfolders_has_no_labels(tmp_path, bundled):
 
 
 def test_train_refuses_images_changed_after_the_split(splits, capsys):
-    raw = Path(config.load("data")["raw"])
+    raw = Path(config.load(config.DataConfig).raw)
     shutil.copyfile(next(raw.rglob("*.png")), raw / CLASSES[0] / "added.png")
     assert main(["train", "train.trainer.max_epochs=1"]) != 0
     assert "make validate" in capsys.readouterr().err

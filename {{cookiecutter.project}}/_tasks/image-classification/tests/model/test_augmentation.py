@@ -2,16 +2,16 @@
 
 import torch
 
-from {{ cookiecutter.package }}.data import DataModule
+from {{ cookiecutter.package }}.data import datamodule
 from {{ cookiecutter.package }}.features import NUM_INPUTS
 
 
 def test_augmentation_moves_and_mirrors_training_images_only(splits):
     """configs/train.yaml datamodule.augment: flip and shift change the training batches, never the validation ones."""
-    plain = DataModule(str(splits), batch_size=16)
-    augmented = DataModule(str(splits), batch_size=16, augment={"flip": True, "shift": 2})
-    for datamodule in (plain, augmented):
-        datamodule.setup()
+    plain = datamodule(str(splits), batch_size=16)
+    augmented = datamodule(str(splits), batch_size=16, augment={"flip": True, "shift": 2})
+    for data in (plain, augmented):
+        data.setup()
     torch.manual_seed(0)
     first = augmented.train_dataloader().dataset[0][0]
     originals = plain.train_dataloader().dataset[0][0]

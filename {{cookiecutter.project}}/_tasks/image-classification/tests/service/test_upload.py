@@ -50,7 +50,7 @@ def test_an_uploaded_png_or_jpeg_is_answered_as_its_pixels_are(server, packaged,
 
     from {{ cookiecutter.package }}.data import load_split
 
-    path = load_split(config.load("data")["splits_dir"], "test")["path"].iloc[0]
+    path = load_split(config.load(config.DataConfig).splits_dir, "test")["path"].iloc[0]
     status, body = _upload(f"{server}/predict_image", Path(path).read_bytes(), Path(path).name)
     assert status == 200, body
     answer = json.loads(body)
@@ -61,7 +61,7 @@ def test_an_uploaded_png_or_jpeg_is_answered_as_its_pixels_are(server, packaged,
     status, body = _upload(f"{server}/predict_image", jpeg.read_bytes(), "image.jpg")
     assert status == 200, body
     assert list(json.loads(body)) == list(answer) and abs(sum(json.loads(body).values()) - 1) < 1e-5
-    log = packaged[0] / config.load("serve")["request_log"]["path"]
+    log = packaged[0] / config.load(config.ServeConfig).request_log.path
     logged = json.loads(log.read_text().splitlines()[-1])["features"]
     assert set(logged) == set(MONITORED) and (logged["width"], logged["height"]) == (97, 61)
 
@@ -84,6 +84,6 @@ def test_a_malformed_or_oversized_upload_is_a_4xx_not_a_5xx(server, packaged):
     url = f"{server}/predict_image"
     assert post_raw(url, b"garbage", "multipart/form-data; boundary=xyz") == 400
     assert post_raw(url, b'{"image": 1}', "application/json") == 415
-    limit = config.load("serve")["max_upload_bytes"]
+    limit = config.load(config.ServeConfig).max_upload_bytes
     assert _upload(url, b"\0" * (limit + 100_000), "huge.png")[0] == 413
     assert call(f"{server}/readyz")[0] == 200

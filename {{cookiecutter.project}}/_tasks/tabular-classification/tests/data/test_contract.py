@@ -153,7 +153,7 @@ def test_cli_validate_rejects_unreadable_files(workspace, content, capsys):
 
 
 def test_train_refuses_data_changed_after_the_split(splits, bundled, capsys):
-    raw = Path(config.load("data")["raw"])
+    raw = Path(config.load(config.DataConfig).raw)
     write_table(_wrong_dtype(bundled.copy()), raw)  # as the project's files are written (schema.CSV)
     assert main(["train", "train.trainer.max_epochs=1"]) != 0
     assert "make validate" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 import torch
 
-from {{ cookiecutter.package }}.data import DataModule
+from {{ cookiecutter.package }}.data import datamodule
 from {{ cookiecutter.package }}.features import CATEGORIES, FEATURES, NUM_INPUTS
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES
@@ -14,7 +14,7 @@ def _model(**kwargs) -> Classifier:
 
 def test_missing_values_and_unseen_categories_are_answered_like_unknowns(splits):
     """A missing value takes the training mean (with its flag); a category training never saw is 'unknown'."""
-    features = DataModule(str(splits)).train_features()
+    features = datamodule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
     empty = torch.full((3, NUM_INPUTS), float("nan"))
