@@ -181,8 +181,9 @@ def package(last_run: bool = False) -> BentoRecord:
     write_smoke(model, data_cfg.splits_dir)
     bento_version = f"{commit[:7]}-{source.label}"  # the git SHA and the model version (or run)
     bento_tag = f"{safe_tag(name)}:{bento_version}"
-    served = set(config.ServiceSettings.model_fields) & set(type(serve_cfg).model_fields)  # the task's own too
-    settings = config.model_for(ServiceSettings).model_validate(
+    service_settings = config.model_for(ServiceSettings)  # the task's own where it has one
+    served = set(service_settings.model_fields) & set(type(serve_cfg).model_fields)
+    settings = service_settings.model_validate(
         {key: getattr(serve_cfg, key) for key in served}
         | {
             "service_name": safe_tag(name),
