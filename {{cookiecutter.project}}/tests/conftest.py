@@ -11,6 +11,7 @@ from project_data import write_project_data  # the task's own (tests/project_dat
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.data import save_splits, split
+from {{ cookiecutter.package }}.results import GateResult
 from {{ cookiecutter.package }}.validate import read_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -82,13 +83,11 @@ def train_and_gate(root: Path, monkeypatch) -> None:
     skip_unless_passed(gate())
 
 
-def skip_unless_passed(result: dict) -> None:
+def skip_unless_passed(result: GateResult) -> None:
     """A test that needs a model the gate passed does not apply where this project's data gives none: it skips,
     naming the rules that failed (`make pipeline` fails on the same data, with the same reasons)."""
-    if result["verdict"] != "passed":
-        failed = "; ".join(
-            f"{rule['name']}: {rule['observed']}" for rule in result["rules"] if rule["status"] == "failed"
-        )
+    if result.verdict != "passed":
+        failed = "; ".join(f"{rule.name}: {rule.observed}" for rule in result.failed())
         pytest.skip(f"the model trained on this project's data does not pass the gate ({failed})")
 
 

@@ -20,7 +20,7 @@ from . import config, registry, tracking
 from .config import DataConfig, ServeConfig, ServiceSettings
 from .data import load_split
 from .plugin import TASK
-from .results import BentoRecord
+from .results import BentoRecord, DeployInfo
 from .splits import file_sha256
 
 CONTEXT = Path("build/bento")  # assembled anew each time; never edited by hand
@@ -249,6 +249,12 @@ def image_ref(registry: str) -> str:
     """<registry>/<bento name>:<bento version>: the git SHA and the model version, as the bento is tagged."""
     name, version = last_build().bento.split(":")
     return f"{registry.rstrip('/')}/{name}:{version}"
+
+
+def deploy_info(registry: str) -> DeployInfo:
+    """The image, model version and bento of the last build, as the deploy steps take them."""
+    record = last_build()
+    return DeployInfo(image=image_ref(registry), model_version=record.mlflow_version, bento=record.bento)
 
 
 def publish(registry: str, dry_run: bool = False) -> tuple[str, list[list[str]]]:

@@ -85,17 +85,17 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from .gate import FAILED, gate
 
     result = gate(register=not args.dry_run)
-    for rule in result["rules"]:
-        line = f"  {rule['status']:<7} {rule['name']:<9} {rule['requirement']}: {rule['observed']}"
-        print(line + (f"\n          {rule['detail']}" if rule["detail"] else ""))
-    if result["verdict"] == FAILED:
-        failed = ", ".join(rule["name"] for rule in result["rules"] if rule["status"] == FAILED)
+    for rule in result.rules:
+        line = f"  {rule.status:<7} {rule.name:<9} {rule.requirement}: {rule.observed}"
+        print(line + (f"\n          {rule.detail}" if rule.detail else ""))
+    if result.verdict == FAILED:
+        failed = ", ".join(rule.name for rule in result.failed())
         print(f"gate FAILED ({failed}): nothing registered, no alias moved", file=sys.stderr)
         return 1
     if args.dry_run:
         print("gate passed (dry run: nothing registered, no alias moved)")
         return 0
-    print(f"gate passed: {result['model_name']} version {result['registered_version']} is now @staging")
+    print(f"gate passed: {result.model_name} version {result.registered_version} is now @staging")
     return 0
 
 
@@ -219,20 +219,20 @@ def cmd_drift(args: argparse.Namespace) -> int:
     except ContractError as error:
         print(f"invalid current data: {error}", file=sys.stderr)
         return INVALID
-    reference, checked = result["reference"], result["current"]
-    for skipped in checked.get("skipped", []):
+    reference, checked = result.reference, result.current
+    for skipped in checked.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
-    for kind, count in checked.get("checks_left_out", {}).items():
+    for kind, count in checked.checks_left_out.items():
         print(f"left out: {count} {kind} request(s), the checks' own traffic (not users')")
     print(
-        f"{current}: {checked['rows']} rows ({checked['checked_rows']} checked) against the training sample of "
-        f"{reference['model']} version {reference['version']} ({reference['rows']} rows)"
+        f"{current}: {checked.rows} rows ({checked.checked_rows} checked) against the training sample of "
+        f"{reference.model} version {reference.version} ({reference.rows} rows)"
     )
-    share = result["drift_share"]
-    print(f"drifted columns: {share['drifted_columns']:.0f} ({100 * share['share']:.1f}% of the checked columns)")
-    print(f"prediction: {'drifted' if result['prediction']['drifted'] else 'no drift'}")
+    share = result.drift_share
+    print(f"drifted columns: {share.drifted_columns or 0:.0f} ({100 * (share.share or 0):.1f}% of the checked columns)")
+    print(f"prediction: {'drifted' if result.prediction.drifted else 'no drift'}")
     print(f"reports: {', '.join(map(str, report_paths(config.load(DriftConfig))))}")
-    if result["drift"]:
+    if result.drift:
         print(f"DRIFT in {', '.join(drifted_names(result))}", file=sys.stderr)
         return DRIFT
     print("no drift")
@@ -267,11 +267,9 @@ def cmd_simulate_traffic(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_info(args: argparse.Namespace) -> int:
-    from .bento import image_ref, last_build
+    from .bento import deploy_info
 
-    record = last_build()
-    pairs = {"image": image_ref(args.registry), "model_version": record.mlflow_version, "bento": record.bento}
-    github.write_outputs(pairs)
+    github.write_outputs(deploy_info(args.registry).model_dump())
     return 0
 
 

@@ -21,6 +21,7 @@ from . import config, registry, tracking
 from .config import DriftConfig
 from .evaluate import predict_proba
 from .plugin import TASK
+from .results import DriftResult
 from .validate import ContractError, read_table, valid_rows, validate_frame
 
 REFERENCE_ARTIFACT = "reference/reference.csv"
@@ -297,7 +298,7 @@ def report_paths(drift_cfg: DriftConfig) -> tuple[Path, Path, Path]:
     return result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")
 
 
-def drift(current_path: str | Path, alias: str | None = None) -> dict:
+def drift(current_path: str | Path, alias: str | None = None) -> DriftResult:
     """Check, write reports/drift.{json,html,md} and return the result; raises ContractError for invalid data."""
     drift_cfg = settings()
     result_path, html_path, markdown_path = report_paths(drift_cfg)
@@ -310,61 +311,62 @@ def drift(current_path: str | Path, alias: str | None = None) -> dict:
     reference = reference_for(version)
     model = None if PREDICTION in current else mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}")
     snapshot, checked = assess(current, reference, model, drift_cfg)
-    result = {
-        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "current": {
-            "source": str(current_path),
-            "rows": len(current),
-            "checked_rows": len(checked),
-            "labelled": TASK.label in current,
-            **({"other_model_rows_dropped": origin["dropped_rows"]} if origin.get("dropped_rows") else {}),
-            **({"skipped": origin["skipped"]} if origin.get("skipped") else {}),
-            **({"checks_left_out": origin["checks"]} if origin.get("checks") else {}),
-        },
-        "reference": {
-            "model": version.name,
-            "version": str(version.version),
-            "run_id": version.run_id,
-            "rows": len(reference),
-        },
-        **summarise(snapshot),
-    }
+    result = DriftResult.model_validate(
+        {
+            "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "current": {
+                "source": str(current_path),
+                "rows": len(current),
+                "checked_rows": len(checked),
+                "labelled": TASK.label in current,
+                "other_model_rows_dropped": origin.get("dropped_rows", 0),
+                "skipped": origin.get("skipped", []),
+                "checks_left_out": origin.get("checks", {}),
+            },
+            "reference": {
+                "model": version.name,
+                "version": str(version.version),
+                "run_id": version.run_id,
+                "rows": len(reference),
+            },
+            **summarise(snapshot),
+        }
+    )
     result_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))  # str: Evidently writes nothing for a Path
     markdown_path.write_text(markdown(result, html_path.name))
-    result_path.write_text(json.dumps(result, indent=2) + "\n")
+    result.write(result_path)
     return result
 
 
-def drifted_names(result: dict) -> list[str]:
-    names = [column["column"] for column in result["columns"] if column["drifted"]]
-    return names + ([PREDICTION] if result["prediction"]["drifted"] else [])
+def drifted_names(result: DriftResult) -> list[str]:
+    return result.drifted_names(PREDICTION)
 
 
-def markdown(result: dict, html_name: str) -> str:
+def markdown(result: DriftResult, html_name: str) -> str:
     """The drift section of the report: verdict, sizes and the columns ranked by evidence of drift."""
-    current, reference = result["current"], result["reference"]
+    current, reference = result.current, result.reference
     drifted = drifted_names(result)
-    verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result["drift"] else "✅ no drift"
-    ranked = [*result["columns"], result["prediction"]]
-    scored = [column for column in ranked if column["score"] is not None]
-    if all(column["method"] in {"ks", "chisquare", HOMOGENEITY, "default"} for column in scored):
-        ranked.sort(key=lambda column: (column["score"] is None, column["score"] or 0.0))  # p-values: smallest first
+    verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result.drift else "✅ no drift"
+    ranked = [*result.columns, result.prediction]
+    scored = [column for column in ranked if column.score is not None]
+    if all(column.method in {"ks", "chisquare", HOMOGENEITY, "default"} for column in scored):
+        ranked.sort(key=lambda column: (column.score is None, column.score or 0.0))  # p-values: smallest first
     lines = [
         f"## Drift check: {verdict}",
         "",
-        f"Current: `{current['source']}`, {current['rows']} rows ({current['checked_rows']} checked). "
-        f"Reference: the training sample of `{reference['model']}` version {reference['version']} "
-        f"({reference['rows']} rows).",
+        f"Current: `{current.source}`, {current.rows} rows ({current.checked_rows} checked). "
+        f"Reference: the training sample of `{reference.model}` version {reference.version} "
+        f"({reference.rows} rows).",
         "",
         "| column | method | score | threshold | drifted |",
         "|---|---|---|---|---|",
     ]
     for column in ranked[:10]:
-        score = "" if column["score"] is None else f"{column['score']:.3g}"
-        mark = "❌" if column["drifted"] else ""
-        threshold = "" if column["threshold"] is None else column["threshold"]
-        lines.append(f"| {column['column']} | {column['method']} | {score} | {threshold} | {mark} |")
+        score = "" if column.score is None else f"{column.score:.3g}"
+        mark = "❌" if column.drifted else ""
+        threshold = "" if column.threshold is None else column.threshold
+        lines.append(f"| {column.column} | {column.method} | {score} | {threshold} | {mark} |")
     more = len(ranked) - 10
     lines += ["", f"({more} more columns; all in `{html_name}`.)" if more > 0 else f"(Details: `{html_name}`.)"]
     return "\n".join(lines) + "\n"

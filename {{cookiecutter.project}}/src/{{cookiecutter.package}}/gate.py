@@ -1,7 +1,6 @@
 """The metric gate: the challenger against a trivial baseline and the production champion, on one test split."""
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -19,6 +18,7 @@ from .data import load_split
 from .evaluate import predict_proba
 from .metrics import METRICS, class_recall, classification_metrics, label_codes
 from .plugin import TASK
+from .results import GateResult, Rule, Score
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -30,15 +30,6 @@ class Contender:
     probabilities: np.ndarray = field(repr=False)
     metrics: dict[str, float] = field(default_factory=dict)
     recall: dict[str, float] = field(default_factory=dict)  # per class
-
-
-@dataclass
-class Rule:
-    name: str
-    requirement: str
-    observed: str
-    status: str
-    detail: str = ""
 
 
 def baseline_probabilities(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
@@ -121,7 +112,7 @@ def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> tuple[
     return Contender("champion", description, probabilities), ""
 
 
-def gate(register: bool = True) -> dict:
+def gate(register: bool = True) -> GateResult:
     """Score all three, judge the rules, and register the challenger as @staging only if every rule passes.
 
     register=False judges only (a pull request's CI): the registry is read for the champion, never written.
@@ -180,31 +171,28 @@ def gate(register: bool = True) -> dict:
         rules.append(champion_rule(metric, tolerance, interval, bootstrap.confidence))
 
     passed = all(rule.status != FAILED for rule in rules)
-    result = {
-        "verdict": PASSED if passed else FAILED,
-        "primary_metric": metric,
-        "model_name": name,
-        "challenger_run_id": record["run_id"],
-        "challenger_model_uri": record["model_uri"],
-        "test_rows": len(test),
-        "contenders": {
-            c.role: {"description": c.description, "metrics": c.metrics, "recall": c.recall} for c in contenders
-        },
-        "champion_difference": interval,
-        "rules": [asdict(rule) for rule in rules],
-        "registered_version": None,
-        "dry_run": not register,
-    }
+    result = GateResult(
+        verdict=PASSED if passed else FAILED,
+        primary_metric=metric,
+        model_name=name,
+        challenger_run_id=record["run_id"],
+        challenger_model_uri=record["model_uri"],
+        test_rows=len(test),
+        contenders={c.role: Score(description=c.description, metrics=c.metrics, recall=c.recall) for c in contenders},
+        champion_difference=interval,
+        rules=rules,
+        registered_version=None,
+        dry_run=not register,
+    )
     write_predictions(gate_cfg, test, contenders)
     if passed and register:
         tags = {"gate": PASSED, metric: f"{challenger.metrics[metric]:.4f}"}
         version = registry.register(client, name, record["model_uri"], record["run_id"], "staging", tags)
-        result["registered_version"] = version
+        result.registered_version = str(version)
     with mlflow.start_run(run_id=record["run_id"]):  # only now: the verdict is final and registered
-        mlflow.set_tag("gate.verdict", result["verdict"])
+        mlflow.set_tag("gate.verdict", result.verdict)
         mlflow.log_metrics({f"gate_{c.role}_{metric}": c.metrics[metric] for c in contenders})
-    result_path.parent.mkdir(parents=True, exist_ok=True)
-    result_path.write_text(json.dumps(result, indent=2) + "\n")
+    result.write(result_path)
     return result
 
 

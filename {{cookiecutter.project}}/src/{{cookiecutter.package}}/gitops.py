@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from . import config, registry
 from .config import DriftConfig, GateConfig
 from .local_server import call
+from .results import GateResult, RetrainDecision
 
 OVERLAYS = Path("deploy/overlays")
 PIN = Path("deploy/model.yaml")
@@ -192,11 +193,13 @@ def pin_from_gate(version: str | None = None, reason: str | None = None) -> tupl
     scheduled retrain's decision, else "manual"). Returns the file, the version and the reason."""
     gate_file = Path(config.load(GateConfig).result_file)
     retrain_file = Path(config.load(DriftConfig).retrain.result_file)
-    registered = json.loads(gate_file.read_text()).get("registered_version") if gate_file.is_file() else None
+    registered = GateResult.from_json(gate_file.read_text()).registered_version if gate_file.is_file() else None
     version = version or registered
     if not version:
         raise ValueError(f"no model version to pin: pass VERSION=... or run a passing `make gate` ({gate_file})")
-    reason = reason or (json.loads(retrain_file.read_text())["reason"] if retrain_file.is_file() else "manual")
+    reason = reason or (
+        RetrainDecision.from_json(retrain_file.read_text()).reason if retrain_file.is_file() else "manual"
+    )
     return pin(version, reason), str(version), reason
 
 

@@ -25,6 +25,7 @@ from . import config, github
 from .config import DataConfig, GateConfig
 from .metrics import confusion
 from .plugin import TASK
+from .results import GateResult
 
 ROLES = ("challenger", "champion", "baseline")
 STYLE = {"challenger": "-", "champion": "--", "baseline": ":"}  # identical curves stay visible
@@ -138,19 +139,19 @@ def _save(figure, path: Path, title: str) -> tuple[str, str]:
     return title, path.name
 
 
-def _metrics_table(gate: dict) -> list[str]:
-    contenders = gate["contenders"]
-    primary = gate["primary_metric"]
-    interval = gate.get("champion_difference")
+def _metrics_table(gate: GateResult) -> list[str]:
+    contenders = gate.contenders
+    primary = gate.primary_metric
+    interval = gate.champion_difference
     header = ["metric", *[role for role in ROLES if role in contenders]]
     header += ["Δ vs baseline"] + (["Δ vs champion (CI)"] if "champion" in contenders else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for metric, value in contenders["challenger"]["metrics"].items():
+    for metric, value in contenders["challenger"].metrics.items():
         name = f"**{metric}**" if metric == primary else metric
-        row = [name, *[f"{contenders[role]['metrics'][metric]:.4f}" for role in ROLES if role in contenders]]
-        row.append(f"{value - contenders['baseline']['metrics'][metric]:+.4f}")
+        row = [name, *[f"{contenders[role].metrics[metric]:.4f}" for role in ROLES if role in contenders]]
+        row.append(f"{value - contenders['baseline'].metrics[metric]:+.4f}")
         if "champion" in contenders:
-            delta = f"{value - contenders['champion']['metrics'][metric]:+.4f}"
+            delta = f"{value - contenders['champion'].metrics[metric]:+.4f}"
             if metric == primary and interval:
                 delta += f" [{interval['low']:+.4f}, {interval['high']:+.4f}]"
             row.append(delta)
@@ -158,27 +159,26 @@ def _metrics_table(gate: dict) -> list[str]:
     return lines
 
 
-def _recall_table(gate: dict) -> list[str]:
+def _recall_table(gate: GateResult) -> list[str]:
     """Each class's recall for every contender: a rare class the model gives up shows here, whatever the averages."""
-    contenders = gate["contenders"]
-    roles = [role for role in ROLES if role in contenders and contenders[role].get("recall")]
+    contenders = gate.contenders
+    roles = [role for role in ROLES if role in contenders and contenders[role].recall]
     if "challenger" not in roles:
         return []
     lines = ["| recall of class | " + " | ".join(roles) + " |", "|---|" + "---|" * len(roles)]
-    for name in contenders["challenger"]["recall"]:
-        values = [contenders[role]["recall"].get(name) for role in roles]
+    for name in contenders["challenger"].recall:
+        values = [contenders[role].recall.get(name) for role in roles]
         lines.append(f"| {name} | " + " | ".join("-" if v is None or v != v else f"{v:.4f}" for v in values) + " |")
     return lines
 
 
-def _rules_table(gate: dict) -> list[str]:
+def _rules_table(gate: GateResult) -> list[str]:
     lines = ["| rule | requirement | observed | result |", "|---|---|---|---|"]
-    for rule in gate["rules"]:
-        detail = f"<br>{rule['detail']}" if rule["detail"] else ""
+    for rule in gate.rules:
+        detail = f"<br>{rule.detail}" if rule.detail else ""
         detail = detail.replace("\n", " ").replace("|", "\\|")
         lines.append(
-            f"| {rule['name']} | {rule['requirement']} | {rule['observed']} | {ICON[rule['status']]} {rule['status']}"
-            f"{detail} |"
+            f"| {rule.name} | {rule.requirement} | {rule.observed} | {ICON[rule.status]} {rule.status}{detail} |"
         )
     return lines
 
@@ -200,10 +200,10 @@ def _data_section(splits_dir: Path) -> list[str]:
     return lines
 
 
-def _registration(gate: dict) -> str:
-    if gate.get("registered_version"):
-        return f"Registered as version {gate['registered_version']} with alias `@staging`."
-    if gate.get("dry_run") and gate["verdict"] == "passed":
+def _registration(gate: GateResult) -> str:
+    if gate.registered_version:
+        return f"Registered as version {gate.registered_version} with alias `@staging`."
+    if gate.dry_run and gate.verdict == "passed":
         return "Dry run (pull request): nothing registered. On merge, CD trains, gates and registers it."
     return "Nothing was registered and no alias moved."
 
@@ -215,25 +215,22 @@ def summary_path(gate_cfg: GateConfig) -> Path:
 
 def report() -> Path:
     gate_cfg, data_cfg = config.load(GateConfig), config.load(DataConfig)
-    gate_path = Path(gate_cfg.result_file)
-    if not gate_path.is_file():
-        raise FileNotFoundError(f"{gate_path}: no gate result yet. Run `make gate` first.")
-    gate = json.loads(gate_path.read_text())
-    directory = gate_path.parent
+    gate = GateResult.read(gate_cfg.result_file, "no gate result yet. Run `make gate` first.")
+    directory = Path(gate_cfg.result_file).parent
     predictions = pd.read_csv(gate_cfg.predictions_file, dtype={TASK.label: str})
-    verdict = gate["verdict"]
-    others = "the champion and a trivial baseline" if "champion" in gate["contenders"] else "a trivial baseline"
+    verdict = gate.verdict
+    others = "the champion and a trivial baseline" if "champion" in gate.contenders else "a trivial baseline"
     lines = [
-        f"## {ICON[verdict]} Model gate {verdict.upper()}: `{gate['model_name']}`",
+        f"## {ICON[verdict]} Model gate {verdict.upper()}: `{gate.model_name}`",
         "",
-        f"Challenger: MLflow run `{gate['challenger_run_id']}`, scored with {others} on the same "
-        f"{gate['test_rows']} test rows. Primary metric: **{gate['primary_metric']}**.",
+        f"Challenger: MLflow run `{gate.challenger_run_id}`, scored with {others} on the same "
+        f"{gate.test_rows} test rows. Primary metric: **{gate.primary_metric}**.",
         "",
         _registration(gate),
         "",
         "### Metrics (test split)",
         "",
-        *[f"- **{role}**: {gate['contenders'][role]['description']}" for role in ROLES if role in gate["contenders"]],
+        *[f"- **{role}**: {gate.contenders[role].description}" for role in ROLES if role in gate.contenders],
         "",
         *_metrics_table(gate),
         "",

@@ -1,6 +1,5 @@
 """`make retrain-check`: drift, the amount of new data and the champion's age, combined into retrain yes/no."""
 
-import json
 import time
 from pathlib import Path
 
@@ -9,14 +8,15 @@ from mlflow import MlflowClient
 from . import config, registry, tracking
 from .config import DriftConfig, GateConfig, RetrainConfig
 from .drift import drifted_names, report_paths
+from .results import DriftResult, RetrainDecision
 
 
-def decide(result: dict, age_days: float, retrain_cfg: RetrainConfig) -> tuple[bool, str]:
+def decide(result: DriftResult, age_days: float, retrain_cfg: RetrainConfig) -> tuple[bool, str]:
     """The decision and its reason, from a drift result and the compared model's age."""
     min_rows, max_age = retrain_cfg.min_new_rows, retrain_cfg.max_champion_age_days
-    rows, version = result["current"]["rows"], result["reference"]["version"]
+    rows, version = result.current.rows, result.reference.version
     age = f"version {version} is {age_days:.1f} days old"
-    if result["drift"]:
+    if result.drift:
         drifted = ", ".join(drifted_names(result))
         if rows >= min_rows:
             return True, f"drift in {drifted} over {rows} new rows (>= {min_rows}); {age}"
@@ -30,28 +30,24 @@ def decide(result: dict, age_days: float, retrain_cfg: RetrainConfig) -> tuple[b
     return False, f"no drift over {rows} new rows; {age} (<= {max_age})"
 
 
-def retrain_check() -> dict:
+def retrain_check() -> RetrainDecision:
     drift_cfg = config.load(DriftConfig)
     retrain_cfg = drift_cfg.retrain
     drift_path = Path(drift_cfg.result_file)
-    if not drift_path.is_file():
-        raise FileNotFoundError(f"{drift_path}: no drift result. Run `make drift CURRENT=...` first.")
-    result = json.loads(drift_path.read_text())
+    result = DriftResult.read(drift_path, "no drift result. Run `make drift CURRENT=...` first.")
     tracking.start(tracking.settings())
-    reference = result["reference"]
-    version = MlflowClient().get_model_version(reference["model"], reference["version"])
+    reference = result.reference
+    version = MlflowClient().get_model_version(reference.model, reference.version)
     age_days = (time.time() - version.creation_timestamp / 1000) / 86400
     retrain, reason = decide(result, age_days, retrain_cfg)
-    decision = {"retrain": retrain, "reason": reason, "drift_result": str(drift_path), "model": reference}
-    out = Path(retrain_cfg.result_file)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(decision, indent=2) + "\n")
+    decision = RetrainDecision(retrain=retrain, reason=reason, drift_result=str(drift_path), model=reference)
+    decision.write(retrain_cfg.result_file)
     return decision
 
 
-def workflow_outputs(decision: dict) -> dict[str, str]:
+def workflow_outputs(decision: RetrainDecision) -> dict[str, str]:
     """`retrain=yes|no` and `reason=...`: printed, and appended to $GITHUB_OUTPUT by the CLI in a workflow."""
-    return {"retrain": "yes" if decision["retrain"] else "no", "reason": decision["reason"]}
+    return {"retrain": "yes" if decision.retrain else "no", "reason": decision.reason}
 
 
 def no_champion() -> str | None:
@@ -71,8 +67,8 @@ def retrain_body(output: str | Path) -> Path:
     from .report import summary_path
 
     drift_cfg = config.load(DriftConfig)
-    decision = json.loads(Path(drift_cfg.retrain.result_file).read_text())
-    sections = [f"Scheduled retrain: **{decision['reason']}**.", ""]
+    decision = RetrainDecision.read(drift_cfg.retrain.result_file, "no decision yet. Run `make retrain-check` first.")
+    sections = [f"Scheduled retrain: **{decision.reason}**.", ""]
     for path in (report_paths(drift_cfg)[2], summary_path(config.load(GateConfig))):
         if path.is_file():
             sections += [path.read_text(), ""]

@@ -1,6 +1,5 @@
 """Drift checks against the training reference: no false alarms on unchanged data, drift on shifted data."""
 
-import json
 from pathlib import Path
 
 import mlflow
@@ -25,6 +24,7 @@ from {{ cookiecutter.package }}.drift import (
     with_predictions,
 )
 from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, MONITORED
+from {{ cookiecutter.package }}.results import DriftResult
 from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import LABEL
 from {{ cookiecutter.package }}.validate import read_table, validate_frame
@@ -85,9 +85,9 @@ def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
 
 def test_held_out_data_shows_no_drift(held_out):
     assert main(["drift", write(held_out[FEATURES], "held_out"), "--alias", "staging"]) == NO_DRIFT
-    result = json.loads(Path(config.load(config.DriftConfig).result_file).read_text())
-    assert result["drift"] is False and result["current"]["rows"] == len(held_out)
-    assert result["reference"]["version"] == "1" and not result["current"]["labelled"]
+    result = DriftResult.read(config.load(config.DriftConfig).result_file, "`make drift` wrote no result")
+    assert result.drift is False and result.current.rows == len(held_out)
+    assert result.reference.version == "1" and not result.current.labelled
 
 
 @pytest.mark.skipif(not SHIFTED, reason="the contract has no number column to shift")
@@ -117,7 +117,7 @@ def test_a_changed_class_balance_is_drift_in_label_and_prediction(staging, held_
     chosen = min(share, key=share.get)
     skewed = right[right[PREDICTION] == chosen].sample(n=1000, replace=True, random_state=0).drop(columns=PREDICTION)
     result = drift(write(skewed, "skewed"), alias="staging")
-    assert result["drift"] and result["current"]["labelled"]
+    assert result.drift and result.current.labelled
     assert {LABEL, PREDICTION} <= set(drifted_names(result)), (chosen, share[chosen], drifted_names(result))
 
 
@@ -143,15 +143,22 @@ def test_missing_current_file_is_an_error_not_a_verdict(trained, capsys):
     assert "data/nowhere.csv: no such file" in capsys.readouterr().err
 
 
-def _result(drifted: bool, rows: int) -> dict:
-    column = {"column": next(iter(MONITORED)), "drifted": drifted}
-    return {
-        "drift": drifted,
-        "current": {"rows": rows},
-        "reference": {"version": "3"},
-        "columns": [column],
-        "prediction": {"drifted": False},
-    }
+def _result(drifted: bool, rows: int) -> DriftResult:
+    def column(name: str, drifted: bool) -> dict:
+        return {"column": name, "method": "ks", "score": 0.0 if drifted else 0.5, "threshold": 0.01, "drifted": drifted}
+
+    share = {"drifted_columns": int(drifted), "share": 1.0 if drifted else 0.0, "threshold": 0.5, "drifted": drifted}
+    return DriftResult.model_validate(
+        {
+            "checked_at": "2026-01-01T00:00:00+00:00",
+            "drift": drifted,
+            "current": {"source": "current.csv", "rows": rows, "checked_rows": rows, "labelled": False},
+            "reference": {"model": "model", "version": "3", "run_id": "run", "rows": 100},
+            "drift_share": share,
+            "columns": [column(next(iter(MONITORED)), drifted)],
+            "prediction": column(PREDICTION, False),
+        }
+    )
 
 
 @pytest.mark.parametrize(

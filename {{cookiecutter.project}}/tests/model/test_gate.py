@@ -14,6 +14,7 @@ from {{ cookiecutter.package }}.data import save_splits, split
 from {{ cookiecutter.package }}.features import CLASS_NAMES
 from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
 from {{ cookiecutter.package }}.report import report
+from {{ cookiecutter.package }}.results import GateResult, Rule
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, POSITIVE
 from {{ cookiecutter.package }}.train import train
 from {{ cookiecutter.package }}.validate import STANDARD, read_table, write_table
@@ -30,8 +31,8 @@ def _versions() -> list[str]:
     return sorted(v.version for v in MlflowClient().search_model_versions(f"name='{registry.model_name()}'"))
 
 
-def _rule(result: dict, name: str) -> dict:
-    return next(rule for rule in result["rules"] if rule["name"] == name)
+def _rule(result: GateResult, name: str) -> Rule:
+    return next(rule for rule in result.rules if rule.name == name)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +76,11 @@ def champion(trained, passed_or_skip):
 def test_first_run_has_no_champion_and_passes_on_floor_and_baseline(trained, passed_or_skip):
     result = gate()
     passed_or_skip(result)
-    assert _rule(result, "champion")["status"] == SKIPPED
-    assert "no champion" in _rule(result, "champion")["detail"]
+    assert _rule(result, "champion").status == SKIPPED
+    assert "no champion" in _rule(result, "champion").detail
     floor = PASSED if config.load(config.GateConfig).floor is not None else SKIPPED  # an adopted table has no floor
-    assert (_rule(result, "floor")["status"], _rule(result, "baseline")["status"]) == (floor, PASSED)
-    assert _aliases() == {"staging": result["registered_version"]}
+    assert (_rule(result, "floor").status, _rule(result, "baseline").status) == (floor, PASSED)
+    assert _aliases() == {"staging": result.registered_version}
     saved = json.loads(Path("reports/gate.json").read_text())
     assert saved["verdict"] == PASSED and "champion" not in saved["contenders"]
 
@@ -96,9 +97,9 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
     write_table(frame, train_csv, STANDARD)
     train(FIT)
     result = gate()
-    assert result["verdict"] == FAILED
-    assert any(rule["status"] == FAILED for rule in result["rules"]), result["rules"]
-    assert result["registered_version"] is None
+    assert result.verdict == FAILED
+    assert result.failed(), result.rules
+    assert result.registered_version is None
     assert _aliases() == before_aliases == {"staging": "1", "production": "1"}
     assert _versions() == before_versions
 
@@ -106,10 +107,11 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
 def test_challenger_equal_to_champion_passes_within_tolerance_and_the_report_shows_it(champion):
     train(FIT)  # same seed, same data, deterministic: the same model again
     result = gate()
-    assert result["verdict"] == PASSED
+    assert result.verdict == PASSED
     rule = _rule(result, "champion")
-    assert rule["status"] == PASSED and "no difference" in rule["detail"]
-    assert result["champion_difference"]["low"] == result["champion_difference"]["high"] == 0.0
+    assert rule.status == PASSED and "no difference" in rule.detail
+    assert result.champion_difference is not None
+    assert result.champion_difference["low"] == result.champion_difference["high"] == 0.0
     assert _aliases() == {"production": "1", "staging": "2"}
     # The pull request's comment on this run: the three contenders side by side, small enough to post.
     path = report()

@@ -133,7 +133,7 @@ def test_every_request_is_logged_for_the_drift_check(server, packaged):
     age = datetime.now(UTC) - datetime.fromisoformat(lines[-1]["time"])
     assert timedelta(0) <= age < timedelta(minutes=5), lines[-1]["time"]
     check_logged([lines[-1]["features"]], known["records"][1:2])
-    assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]}
+    assert lines[-1]["model"] == {"name": registry.model_name(), "version": packaged[1].mlflow_version}
 
 
 def test_the_checks_own_requests_are_marked_and_left_out_of_drift(server, packaged):
@@ -170,9 +170,9 @@ def test_version_names_the_served_model_for_rollout_checks(server, packaged):
     status, body = call(f"{server}/version")
     assert status == 200
     answer = json.loads(body)
-    assert answer == {"model": {"name": registry.model_name(), "version": packaged[1]["mlflow_version"]},
-                      "bento": packaged[1]["bento"]}  # fmt: skip
-    assert wait_deployed(server, packaged[1]["mlflow_version"], timeout=5)["bento"] == packaged[1]["bento"]
+    assert answer == {"model": {"name": registry.model_name(), "version": packaged[1].mlflow_version},
+                      "bento": packaged[1].bento}  # fmt: skip
+    assert wait_deployed(server, packaged[1].mlflow_version, timeout=5)["bento"] == packaged[1].bento
 
 
 def test_drift_check_reads_the_served_request_log(server, packaged):
@@ -189,8 +189,8 @@ def test_drift_check_reads_the_served_request_log(server, packaged):
     check_logged(logged[LOGGED].to_dict("records"), records + again)
     assert list(logged[PREDICTION].tail(len(again))) == [max(answer, key=answer.get) for answer in answers]
     result = drift(root / config.load(config.ServeConfig).request_log.path)
-    assert result["reference"]["version"] == version
-    assert result["current"]["rows"] == len(frame)
+    assert result.reference.version == version
+    assert result.current.rows == len(frame)
 
 
 @pytest.mark.thorough

@@ -6,7 +6,19 @@ import pytest
 
 from {{ cookiecutter.package }}.features import MONITORED, inputs, request_model
 
-SHIPPED = {"__init__.py", "config.py", "features.py", "images.py", "schema.py", "service.py"}  # the bento's modules
+# The bento's modules: the service and the task's serving code, not the training code.
+SHIPPED = {
+    "__init__.py",
+    "asgi.py",
+    "config.py",
+    "features.py",
+    "image_service.py",
+    "images.py",
+    "plugin.py",
+    "schema.py",
+    "service.py",
+    "task.py",
+}
 MORE_ENDPOINTS = ["/predict_image"]  # fuzzed besides /predict
 REQUIRED = CAPPED = "pixels"  # the one field of an image record
 LOGGED = list(MONITORED)  # the request log's statistics columns, as the drift check reads them

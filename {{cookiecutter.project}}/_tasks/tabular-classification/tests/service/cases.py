@@ -3,7 +3,17 @@ the request log keeps of a record (its features by the contract's names)."""
 
 from {{ cookiecutter.package }}.features import FEATURES, KIND, NULLABLE, bounds, to_request
 
-SHIPPED = {"__init__.py", "config.py", "features.py", "schema.py", "service.py"}  # the bento's modules
+# The bento's modules: the service and the task's serving code, not the training code.
+SHIPPED = {
+    "__init__.py",
+    "asgi.py",
+    "config.py",
+    "features.py",
+    "plugin.py",
+    "schema.py",
+    "service.py",
+    "task.py",
+}
 MORE_ENDPOINTS: list[str] = []  # fuzzed besides /predict
 REQUIRED = next((name for name in FEATURES if name not in NULLABLE), None)  # a field that may not be left out
 CAPPED = next((name for name in FEATURES if KIND[name] == "number" and bounds(name)[1] is not None), None)
