@@ -71,7 +71,7 @@ MODULES = [
     "__init__",
     "__main__",
     "adopt",
-    "adoption",
+    "project_edits",
     "asgi",
     "bento",
     "cli",

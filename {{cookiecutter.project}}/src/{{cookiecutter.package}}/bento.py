@@ -127,10 +127,12 @@ def assemble(settings: ServiceSettings) -> None:
     (CONTEXT / __package__).mkdir(parents=True)
     for module in SERVED_MODULES:
         shutil.copy(package_dir / module, CONTEXT / __package__ / module)
-    (CONTEXT / __package__ / "serve.yaml").write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+    (CONTEXT / __package__ / "service.yaml").write_text(
+        yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)
+    )
     bentofile = {
         "service": f"{__package__}.service:PredictionService",
-        "include": [f"{__package__}/*.py", f"{__package__}/serve.yaml"],
+        "include": [f"{__package__}/*.py", f"{__package__}/service.yaml"],
     }
     (CONTEXT / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
 

@@ -201,7 +201,7 @@ class ServedModel(Section):
 
 
 class ServiceSettings(Section):
-    """The bento's own serve.yaml, written by `make package` (bento.py) from configs/serve.yaml and the model it
+    """The bento's own service.yaml, written by `make package` (bento.py) from configs/serve.yaml and the model it
     packaged; the service reads it and nothing else (a task may add its own: task.py)."""
 
     FILE = "service"

@@ -89,7 +89,7 @@ class Task(Protocol):
     def to_request(self, row: dict) -> dict:
         """A contract row as the JSON record POST /predict takes."""
 
-    def requests(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
+    def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
         """Contract rows as request records, optionally shifted (`make simulate-traffic SHIFT=yes`)."""
 
     def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from .plugin import TASK
 
 # Written by `make package` beside this module in the bento's build context (bento.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
-SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("serve.yaml")))
+SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("service.yaml")))
 SETTINGS = config.parse("service", yaml.safe_load(SETTINGS_FILE.read_text()), ServiceSettings, SETTINGS_FILE)
 SERVED_BY = SETTINGS.served_model.model_dump()  # the drift check's reference follows it
 
@@ -126,7 +126,7 @@ class Version:
 
 # What a prediction does not need, measured with bench/serve_throughput.py (docs/serving.md): BentoML's access
 # line per request (the request log keeps every record) and an OpenTelemetry span per prediction, which costs a
-# third of a small model's throughput even when no exporter is set. serve.yaml turns either back on.
+# third of a small model's throughput even when no exporter is set. configs/serve.yaml turns either back on.
 @bentoml.service(
     name=SETTINGS.service_name,
     workers=SETTINGS.workers,

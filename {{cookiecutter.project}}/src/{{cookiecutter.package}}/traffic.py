@@ -17,7 +17,7 @@ def held_out_records(shift: dict[str, float] | None = None) -> list[dict]:
     """
     splits_dir = config.load(DataConfig).splits_dir
     frame = pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
-    return TASK.requests(frame, shift)
+    return TASK.request_records(frame, shift)
 
 
 def send(url: str, records: list[dict], batch: int) -> int:

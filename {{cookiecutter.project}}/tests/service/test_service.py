@@ -53,7 +53,7 @@ def test_bento_image_runs_as_non_root_with_serving_dependencies_only(packaged):
 
 def test_service_class_in_process_matches_the_offline_model(packaged):
     root, _ = packaged
-    os.environ[config.SERVE_SETTINGS_ENV] = str(root / "build/bento/{{ cookiecutter.package }}/serve.yaml")
+    os.environ[config.SERVE_SETTINGS_ENV] = str(root / "build/bento/{{ cookiecutter.package }}/service.yaml")
     from {{ cookiecutter.package }} import service
 
     instance = service.PredictionService.inner()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .adoption import AdoptionError, commit_with_project, replace_line, write_readme
 from .images import scan
+from .project_edits import AdoptionError, commit_with_project, replace_line, write_readme
 from .schema import LABEL, MODES
 
 GREY = {"1", "L", "LA"}

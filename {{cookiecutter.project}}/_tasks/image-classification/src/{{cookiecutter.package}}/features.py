@@ -113,7 +113,7 @@ def to_request(row: dict) -> dict:
     return {"pixels": pixels.round().astype(int).tolist()}
 
 
-def requests(frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
+def request_records(frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
     """The frame's images as requests; shift {"pixels": factor} scales every grey level (a fainter scan)."""
     unknown = set(shift or {}) - {"pixels"}
     if unknown:

@@ -119,8 +119,8 @@ class ImageClassification:
     def to_request(self, row: dict) -> dict:
         return encoding.to_request(row)
 
-    def requests(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
-        return encoding.requests(frame, shift)
+    def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
+        return encoding.request_records(frame, shift)
 
     def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         return encoding.monitored(frame)

@@ -20,7 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 from sklearn.model_selection import train_test_split
 
-from .adoption import AdoptionError, commit_with_project, replace_line, write_readme
+from .project_edits import AdoptionError, commit_with_project, replace_line, write_readme
 from .validate import STANDARD, ContractError, detect_dialect, read_table, write_table
 
 IMBALANCED = 0.2  # the rarest class under this share of the commonest: imbalanced (a warning, and the gate's metric)

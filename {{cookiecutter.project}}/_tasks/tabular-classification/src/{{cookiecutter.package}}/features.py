@@ -278,7 +278,7 @@ def inputs(records: list[Features]) -> tuple[np.ndarray, list[dict]]:
     return encode_records(rows), rows
 
 
-def requests(frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
+def request_records(frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
     """The frame's rows as requests; `shift` multiplies the named number columns (a name may be an fnmatch pattern:
     `prefix_*`), kept inside the contract's range so the service takes them."""
     frame = frame[FEATURES].copy()
