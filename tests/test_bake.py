@@ -66,6 +66,7 @@ COMMON = [
     "tests/unit/test_bootstrap.py",
     "tests/unit/test_config.py",
     "tests/unit/test_gitops.py",
+    "tests/unit/test_task.py",
 ]
 MODULES = [
     "__init__",
