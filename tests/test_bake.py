@@ -101,7 +101,7 @@ MODULES += [
     "service",
     "smoke",
 ]
-MODULES += ["splits", "task", "template_update", "tracking", "traffic", "train", "validate"]
+MODULES += ["splits", "task", "task_base", "template_update", "tracking", "traffic", "train", "validate"]
 
 
 def expected_files(context: dict) -> set[str]:

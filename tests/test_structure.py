@@ -74,42 +74,51 @@ def test_shared_modules_reach_a_task_through_the_interface_only():
     assert not reaching
 
 
-def _interface() -> dict[str, list[str] | None]:
-    """plugin.Task's members: attribute name -> None, method name -> its parameter names."""
-    tree = ast.parse((SHARED / "plugin.py").read_text())
-    protocol = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Task")
+def _members(cls: ast.ClassDef) -> dict[str, list[str] | None]:
+    """A class's members: attribute name -> None, method name -> its parameter names."""
     members: dict[str, list[str] | None] = {}
-    for node in protocol.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            members[node.target.id] = None
+    for node in cls.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            members[(node.targets[0] if isinstance(node, ast.Assign) else node.target).id] = None
         elif isinstance(node, ast.FunctionDef):
-            members[node.name] = [arg.arg for arg in node.args.args] + (
-                [f"**{node.args.kwarg.arg}"] if node.args.kwarg else []
-            )
+            kwargs = [f"**{node.args.kwarg.arg}"] if node.args.kwarg else []
+            members[node.name] = [arg.arg for arg in node.args.args] + kwargs
     return members
+
+
+def _classes(path: Path) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in ast.parse(path.read_text()).body if isinstance(node, ast.ClassDef)}
+
+
+def _interface() -> dict[str, list[str] | None]:
+    """plugin.Task's members."""
+    return _members(_classes(SHARED / "plugin.py")["Task"])
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[task.name for task in TASKS])
 def test_each_task_provides_the_interface_in_its_own_folder(task):
     """_tasks/<task>/src/<package>/task.py: a class with every member of plugin.Task (methods with the same
-    parameters), its instance TASK, the task's name as cookiecutter.json lists it, and every module it serves."""
+    parameters; those of task_base's classes it inherits count, and it sets what they need), its instance TASK, the
+    task's name as cookiecutter.json lists it, and every module it serves."""
     source = task / "src" / "{{cookiecutter.package}}"
     tree = ast.parse((source / "task.py").read_text())
     (binding,) = [node for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "TASK"]
-    implementation = next(
-        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == binding.value.func.id
-    )
+    implementation = _classes(source / "task.py")[binding.value.func.id]
+    own = _members(implementation)
+    values = {
+        (node.targets[0] if isinstance(node, ast.Assign) else node.target).id: node.value
+        for node in implementation.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+    }
+    shared_bases = _classes(SHARED / "task_base.py")
     provided: dict[str, list[str] | None] = {}
-    values: dict[str, ast.expr] = {}
-    for node in implementation.body:
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-            provided[target.id] = None
-            values[target.id] = node.value
-        elif isinstance(node, ast.FunctionDef):
-            provided[node.name] = [arg.arg for arg in node.args.args] + (
-                [f"**{node.args.kwarg.arg}"] if node.args.kwarg else []
-            )
+    for base in implementation.bases:
+        if isinstance(base, ast.Name) and base.id in shared_bases:
+            inherited = _members(shared_bases[base.id])
+            needed = [name for name, params in inherited.items() if params is None]
+            assert set(needed) <= set(own), f"{task.name}/task.py inherits {base.id} but sets no {needed}"
+            provided |= inherited
+    provided |= own
     interface = _interface()
     missing = sorted(set(interface) - set(provided))
     assert not missing, f"{task.name}/task.py lacks {missing}"

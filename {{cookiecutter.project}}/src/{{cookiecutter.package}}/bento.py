@@ -29,14 +29,20 @@ SMOKE = Path("artifacts/smoke.json")
 BUILD_LOG = Path("build/bentoml-build.log")  # the whole output of a failed `bentoml build`
 # The modules the service imports: the contract and the task's serving code, not the training code (no lightning in
 # the image).
-SERVED_MODULES = ["__init__.py", "asgi.py", "config.py", "plugin.py", "service.py", *TASK.served_modules]
+SERVED_MODULES = [
+    "__init__.py",
+    "asgi.py",
+    "config.py",
+    "plugin.py",
+    "service.py",
+    "task_base.py",
+    *TASK.served_modules,
+]
 
 
 def last_build() -> BentoRecord:
     """The last built bento (artifacts/bento.json): its tag and the registry model version it holds."""
-    if not RECORD.is_file():
-        raise FileNotFoundError(f"{RECORD}: no bento built yet. Run `make package` first.")
-    return BentoRecord.from_json(RECORD.read_text())
+    return BentoRecord.read(RECORD, "no bento built yet. Run `make package` first.")
 
 
 # Declared dependencies the service never imports: left out of the bento with whatever only they need.
@@ -211,8 +217,7 @@ def package(last_run: bool = False) -> BentoRecord:
         bento=tag, model=str(model.tag), mlflow_version=source.version, source=source.description,
         alias=None if last_run else serve_cfg.alias,
     )  # fmt: skip
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    RECORD.write_text(record.to_json())
+    record.write(RECORD)
     return record
 
 

@@ -250,8 +250,8 @@ def model_for(kind: type[Settings]) -> type[Settings]:
     return own if own is not None and issubclass(own, kind) else kind  # type: ignore[return-value]
 
 
-def _read(name: str) -> tuple[dict[str, Any], str]:
-    """A file's settings over those of the file it extends, and the name of the first file of that chain."""
+def _read(name: str) -> dict[str, Any]:
+    """A file's settings over those of the file it extends."""
     path = config_dir() / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file (run from the project root, or set {CONFIG_DIR_ENV})")
@@ -262,9 +262,8 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(content).__name__}")
     if base := content.pop("extends", None):
-        settings, root = _read(str(base))
-        return _merged(settings, content), root
-    return content, name
+        return _merged(_read(str(base)), content)
+    return content
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -279,8 +278,7 @@ def load(kind: type[Settings], name: str | None = None, overrides: Sequence[str]
     """configs/<name>.yaml (kind.FILE unless given: `make train ARGS="--config train-cluster"` is a train file, over
     the file it extends) with command-line `overrides` (`trainer.max_epochs=3`), as the model of its kind."""
     name = name or kind.FILE
-    content, _ = _read(name)
-    return parse(name, override(content, list(overrides)), kind)
+    return parse(name, override(_read(name), list(overrides)), kind)
 
 
 def parse(name: str, content: dict[str, Any], kind: type[Settings], path: Path | None = None) -> Settings:

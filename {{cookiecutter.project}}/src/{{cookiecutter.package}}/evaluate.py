@@ -1,7 +1,5 @@
 """Evaluate a logged model on the saved test split: metrics to a JSON file and to its MLflow run."""
 
-from pathlib import Path
-
 import mlflow
 import mlflow.pytorch
 import numpy as np
@@ -43,9 +41,7 @@ def evaluate(run_id: str | None = None) -> Evaluation:
         metrics=metrics,
         confusion_matrix={"classes": TASK.class_names, "rows_true_columns_predicted": confusion(labels, probabilities)},
     )
-    path = Path(eval_cfg.metrics_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(result.to_json())
+    path = result.write(eval_cfg.metrics_file)
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({f"test_{name}": value for name, value in metrics.items()})
         mlflow.log_artifact(str(path), artifact_path="evaluation")

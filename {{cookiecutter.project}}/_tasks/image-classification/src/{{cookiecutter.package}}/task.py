@@ -7,19 +7,17 @@ this task's own settings, so a table project's configuration refuses them.
 """
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, Field
 
 from . import features as encoding
 from . import schema as data_contract
 from .config import Count, DataModuleConfig, ModelConfig, Section, ServeConfig, ServiceSettings, TrainConfig
 from .images import scan
+from .task_base import EncodingMembers
 
 
 class Augment(Section):
@@ -49,7 +47,8 @@ class ImageServiceSettings(ServiceSettings):
     max_upload_bytes: Count
 
 
-class ImageClassification:
+class ImageClassification(EncodingMembers):
+    encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "image-classification"
     schema = data_contract.SCHEMA
     contract = data_contract.__name__
@@ -92,9 +91,6 @@ class ImageClassification:
     def read_folder(self, path: Path) -> tuple[pd.DataFrame, list[str]]:
         return scan(path)
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return encoding.encode(frame)
-
     def datamodule(self, splits_dir: str, **settings: Any) -> Any:
         from .image_data import ImageDataModule
 
@@ -109,27 +105,6 @@ class ImageClassification:
         from .network import build
 
         return build(num_inputs, num_classes, **settings)
-
-    def request_model(self, example: dict | None = None) -> type[BaseModel]:
-        return encoding.request_model(example)
-
-    def inputs(self, records: Sequence[BaseModel]) -> tuple[np.ndarray, list[dict]]:
-        return encoding.inputs(list(records))  # type: ignore[arg-type]
-
-    def to_request(self, row: dict) -> dict:
-        return encoding.to_request(row)
-
-    def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
-        return encoding.request_records(frame, shift)
-
-    def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return encoding.monitored(frame)
-
-    def loggable(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return encoding.loggable(frame)
-
-    def contract_for(self, frame: pd.DataFrame) -> pa.DataFrameSchema:
-        return encoding.contract_for(frame)
 
     def service_routes(self) -> type:
         from .image_service import ImageRoutes

@@ -18,6 +18,7 @@ SHIPPED = {
     "schema.py",
     "service.py",
     "task.py",
+    "task_base.py",
 }
 MORE_ENDPOINTS = ["/predict_image"]  # fuzzed besides /predict
 REQUIRED = CAPPED = "pixels"  # the one field of an image record

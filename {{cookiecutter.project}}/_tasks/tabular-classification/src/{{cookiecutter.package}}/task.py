@@ -5,20 +5,19 @@ network.py holds the model; this module hands them to the shared steps and state
 """
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel
 
 from . import features as encoding
 from . import schema as data_contract
+from .task_base import EncodingMembers
 
 
-class TabularClassification:
+class TabularClassification(EncodingMembers):
+    encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "tabular-classification"
     schema = data_contract.SCHEMA
     contract = data_contract.__name__
@@ -70,9 +69,6 @@ class TabularClassification:
     def read_folder(self, path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise ValueError(f"{path} is a folder; this project's contract is a table: pass a CSV or Parquet")
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return encoding.encode(frame)
-
     def datamodule(self, splits_dir: str, **settings: Any) -> Any:
         from .data import InMemoryDataModule
 
@@ -87,27 +83,6 @@ class TabularClassification:
         from .network import build
 
         return build(num_inputs, num_classes, **settings)
-
-    def request_model(self, example: dict | None = None) -> type[BaseModel]:
-        return encoding.request_model(example)
-
-    def inputs(self, records: Sequence[BaseModel]) -> tuple[np.ndarray, list[dict]]:
-        return encoding.inputs(list(records))
-
-    def to_request(self, row: dict) -> dict:
-        return encoding.to_request(row)
-
-    def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
-        return encoding.request_records(frame, shift)
-
-    def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return encoding.monitored(frame)
-
-    def loggable(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return encoding.loggable(frame)
-
-    def contract_for(self, frame: pd.DataFrame) -> pa.DataFrameSchema:
-        return encoding.contract_for(frame)
 
     def service_routes(self) -> type:
         return NoRoutes
