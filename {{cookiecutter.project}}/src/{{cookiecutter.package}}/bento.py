@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from . import config, registry, tracking
 from .config import DataConfig, ServeConfig, ServiceSettings
 from .data import load_split
+from .evaluate import ENCODER_FILES
 from .plugin import TASK
 from .results import BentoRecord, DeployInfo
 from .splits import file_sha256
@@ -98,7 +99,8 @@ def resolve_source(client: MlflowClient, name: str, alias: str, last_run: bool) 
 
 
 def import_model(name: str, source: Source, commit: str) -> bentoml.Model:
-    """Copy the pt2 program into the bento model store (a self-contained bento needs no MLflow)."""
+    """Copy the pt2 program and the task's encoder files (a tokenizer) into the bento model store (a self-contained
+    bento needs no MLflow); the service reads both from there and nowhere else."""
     tag = f"{safe_tag(name)}:{source.label}-{commit[:7]}"
     try:
         return bentoml.models.get(tag)
@@ -112,6 +114,8 @@ def import_model(name: str, source: Source, commit: str) -> bentoml.Model:
         labels = {"mlflow_model": name, "mlflow_version": source.version, "git_commit": commit[:40]}
         with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": source.run_id}) as model:
             shutil.copy(programs[0], model.path_of("model.pt2"))
+            for extra in sorted((programs[0].parent.parent / ENCODER_FILES).glob("*")):
+                shutil.copy(extra, model.path_of(extra.name))
     return bentoml.models.get(tag)
 
 
@@ -119,8 +123,9 @@ def write_smoke(model: bentoml.Model, splits_dir: str, rows: int = 5) -> None:
     """Known answers for `make smoke`: test rows and what this exact model predicts for them."""
     test = load_split(splits_dir, "test").head(rows)
     program = torch.export.load(model.path_of("model.pt2")).module()
+    encoder = TASK.load_encoder(Path(model.path))  # as the service reads it
     with torch.no_grad():
-        expected = program(torch.from_numpy(TASK.encode(test))).numpy()
+        expected = program(torch.from_numpy(TASK.encode(test, encoder))).numpy()
     records = [TASK.to_request(row) for row in test.to_dict("records")]
     SMOKE.parent.mkdir(parents=True, exist_ok=True)
     SMOKE.write_text(json.dumps({"model": str(model.tag), "records": records, "expected": expected.tolist()}) + "\n")

@@ -26,7 +26,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"{path} exists: keeping it")
         return 0
     write_bundled_data(path)
-    print(f"wrote scikit-learn's {TASK.bundled} data to {path} (your own: `make adopt DATA=...`)")
+    print(f"wrote the bundled {TASK.bundled} data to {path} (your own: `make adopt DATA=...`)")
     return 0
 
 

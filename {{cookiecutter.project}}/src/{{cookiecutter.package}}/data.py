@@ -16,7 +16,7 @@ __all__ = ["SPLITS", "check_split_current", "file_sha256", "load_split", "save_s
 
 
 def write_bundled_data(path: str | Path) -> Path:
-    """Write scikit-learn's bundled data set (shipped inside the package, no download) where data.yaml's raw says."""
+    """Write the task's bundled data set (a package's own files, no data-set download) where data.yaml's raw says."""
     if TASK.bundled is None:
         raise ContractError(
             f"{path} is missing, and this project's contract was adopted from your own data (schema.BUNDLED is None). "

@@ -13,13 +13,12 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-import torch
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from . import config, registry, tracking
 from .config import DriftConfig
-from .evaluate import predict_proba
+from .evaluate import Model, load_model, predict_proba
 from .plugin import TASK
 from .results import DriftResult
 from .validate import ContractError, read_table, valid_rows, validate_frame
@@ -27,6 +26,7 @@ from .validate import ContractError, read_table, valid_rows, validate_frame
 REFERENCE_ARTIFACT = "reference/reference.csv"
 PREDICTION = "prediction"  # the predicted class: prediction drift, for labelled and unlabelled data alike
 HOMOGENEITY = "homogeneity"  # the test for categories registered with Evidently below
+DOMAIN_CLASSIFIER = "domain_classifier"  # the test for texts registered with Evidently below
 NO_DRIFT, DRIFT, INVALID = 0, 1, 3  # exit codes of `make drift` (2 is any other error, as for every step)
 
 
@@ -34,23 +34,24 @@ def settings() -> DriftConfig:
     return config.load(DriftConfig)
 
 
-def with_predictions(frame: pd.DataFrame, model: torch.nn.Module) -> pd.DataFrame:
+def with_predictions(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
     """The frame plus the model's predicted class for each row."""
     probabilities = predict_proba(model, frame)
     return frame.assign(**{PREDICTION: [TASK.class_names[index] for index in probabilities.argmax(axis=1)]})
 
 
-def log_reference(train: pd.DataFrame, model: torch.nn.Module) -> None:
-    """Inside an active run: log a seeded sample of the training split with the model's predictions."""
+def log_reference(train: pd.DataFrame, model: Model) -> None:
+    """Inside an active run: log a seeded sample of the task's reference split (the training split, or the
+    validation split: plugin.Task.reference_split) with the model's predictions."""
     drift_cfg = settings()
     rows = drift_cfg.reference_rows
     sample = train.sample(n=min(rows, len(train)), random_state=drift_cfg.seed)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / Path(REFERENCE_ARTIFACT).name
         predicted = with_predictions(sample, model)
-        TASK.loggable(predicted).assign(**{name: predicted[name] for name in (TASK.label, PREDICTION)}).to_csv(
-            path, index=False
-        )
+        TASK.loggable(predicted, model.encoder).assign(
+            **{name: predicted[name] for name in (TASK.label, PREDICTION)}
+        ).to_csv(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
 
 
@@ -160,14 +161,43 @@ def _homogeneity(reference: pd.Series, current: pd.Series, feature_type, thresho
     return float(p_value), bool(p_value < threshold)
 
 
+def _domain_classifier(reference: pd.Series, current: pd.Series, feature_type, threshold: float) -> tuple[float, bool]:
+    """Texts: Evidently's domain classifier (TF-IDF and a linear model, fitted on half of both sides to tell them
+    apart), its ROC AUC on the other half turned into a p-value.
+
+    Under no drift the classifier's scores are no better than random ones, whose ROC AUC is the Mann-Whitney U
+    statistic scaled: normal with mean 0.5 and variance (n0 + n1 + 1) / (12 n0 n1). Evidently's own percentile test
+    draws 1,000 random classifiers for the same figure (a minute per check on 2 cores), and its threshold is a
+    share, not a p-value, so Bonferroni's alpha / columns did not apply to it.
+    """
+    from evidently.legacy.utils.data_drift_utils import roc_auc_domain_classifier
+    from scipy.stats import norm
+    from sklearn.model_selection import train_test_split
+
+    texts = pd.concat([reference, current], ignore_index=True).astype(str)
+    sides = np.repeat([0, 1], [len(reference), len(current)])
+    fit_texts, scored_texts, fit_sides, scored_sides = train_test_split(
+        texts, sides, test_size=0.5, random_state=42, stratify=sides
+    )
+    roc_auc, _, _ = roc_auc_domain_classifier(fit_texts, scored_texts, fit_sides, scored_sides)
+    current_rows, reference_rows = int(scored_sides.sum()), int(len(scored_sides) - scored_sides.sum())
+    spread = np.sqrt((current_rows + reference_rows + 1) / (12 * current_rows * reference_rows))
+    p_value = float(norm.sf((roc_auc - 0.5) / spread))
+    return p_value, bool(p_value < threshold)
+
+
 def register_tests() -> None:
-    """Make the homogeneity test available to Evidently by name (configs/drift.yaml: cat_method: homogeneity)."""
+    """Make the homogeneity test (configs/drift.yaml: cat_method: homogeneity) and the domain classifier test for
+    texts available to Evidently by name."""
     from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
     from evidently.legacy.core import ColumnType
 
     test = StatTest(name=HOMOGENEITY, display_name="two-sample homogeneity p_value",
                     allowed_feature_types=[ColumnType.Categorical])  # fmt: skip
     register_stattest(test, default_impl=_homogeneity)
+    test = StatTest(name=DOMAIN_CLASSIFIER, display_name="domain classifier ROC AUC p_value",
+                    allowed_feature_types=[ColumnType.Text])  # fmt: skip
+    register_stattest(test, default_impl=_domain_classifier)
 
 
 def _as_categories(values: pd.Series) -> pd.Series:
@@ -175,7 +205,7 @@ def _as_categories(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), "(missing)").astype(str)
 
 
-def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConfig):
+def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConfig, encoder=None):
     """Evidently's DataDriftPreset (tests on) over the task's monitored columns (and the label), plus the prediction.
 
     Numerical columns get the numerical test, the rest (categories, booleans, missing-value indicators, the label and
@@ -190,7 +220,7 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConf
     classes = [TASK.label] if TASK.label in current else []  # the label is checked only when the current data has it
     kinds = TASK.monitored | dict.fromkeys([*classes, PREDICTION], "categorical")
     current, reference = (
-        TASK.monitored_frame(frame).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
+        TASK.monitored_frame(frame, encoder).assign(**{name: frame[name].to_numpy() for name in [*classes, PREDICTION]})
         for frame in (current, reference)
     )
     for name, kind in kinds.items():
@@ -207,15 +237,20 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConf
     definition = DataDefinition(
         numerical_columns=[name for name in columns if kinds[name] == "numerical"],
         categorical_columns=[name for name in tested if kinds[name] == "categorical"],
+        text_columns=[name for name in columns if kinds[name] == "text"],  # Evidently's domain-classifier test
     )
+    # Texts: the domain classifier's p-value (_domain_classifier), at the same alpha / columns as every column.
+    texts = [name for name in columns if kinds[name] == "text"]
+    methods = dict.fromkeys(texts, DOMAIN_CLASSIFIER) | dict(drift_cfg.per_column_method)
+    thresholds = dict.fromkeys(texts, limit) | dict(drift_cfg.per_column_threshold)
     preset = DataDriftPreset(
         columns=columns,
         drift_share=drift_cfg.drift_share,
         num_method=drift_cfg.num_method,
         cat_method=drift_cfg.cat_method,
         threshold=limit,
-        per_column_method=drift_cfg.per_column_method or None,
-        per_column_threshold=drift_cfg.per_column_threshold or None,
+        per_column_method=methods or None,
+        per_column_threshold=thresholds or None,
     )
     metrics = [preset]
     if PREDICTION in tested:
@@ -229,7 +264,7 @@ def compare(current: pd.DataFrame, reference: pd.DataFrame, drift_cfg: DriftConf
         )
 
 
-def assess(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Module | None, drift_cfg: DriftConfig):
+def assess(current: pd.DataFrame, reference: pd.DataFrame, model: Model | None, drift_cfg: DriftConfig):
     """Sample both sides to sample_rows (seeded), predict the sampled rows if they carry no prediction, compare.
 
     Returns the Evidently snapshot and the rows checked. Sampling is what keeps a million rows fast: the test's
@@ -239,7 +274,8 @@ def assess(current: pd.DataFrame, reference: pd.DataFrame, model: torch.nn.Modul
     checked = sample(current, rows, seed)
     if model is not None:
         checked = with_predictions(checked, model)
-    return compare(checked, sample(reference, rows, seed), drift_cfg), checked
+    encoder = model.encoder if model is not None else None
+    return compare(checked, sample(reference, rows, seed), drift_cfg, encoder), checked
 
 
 def summarise(snapshot) -> dict:
@@ -309,7 +345,7 @@ def drift(current_path: str | Path, alias: str | None = None) -> DriftResult:
     client = MlflowClient()
     version = resolve_version(client, registry.model_name(), origin, alias or drift_cfg.alias)
     reference = reference_for(version)
-    model = None if PREDICTION in current else mlflow.pytorch.load_model(f"models:/{version.name}/{version.version}")
+    model = None if PREDICTION in current else load_model(f"models:/{version.name}/{version.version}")
     snapshot, checked = assess(current, reference, model, drift_cfg)
     result = DriftResult.model_validate(
         {
@@ -350,7 +386,7 @@ def markdown(result: DriftResult, html_name: str) -> str:
     verdict = f"❌ drift in {', '.join(f'`{name}`' for name in drifted)}" if result.drift else "✅ no drift"
     ranked = [*result.columns, result.prediction]
     scored = [column for column in ranked if column.score is not None]
-    if all(column.method in {"ks", "chisquare", HOMOGENEITY, "default"} for column in scored):
+    if all(column.method in {"ks", "chisquare", HOMOGENEITY, DOMAIN_CLASSIFIER, "default"} for column in scored):
         ranked.sort(key=lambda column: (column.score is None, column.score or 0.0))  # p-values: smallest first
     lines = [
         f"## Drift check: {verdict}",

@@ -15,7 +15,7 @@ from sklearn.dummy import DummyClassifier
 from . import config, registry, tracking
 from .config import DataConfig, GateConfig
 from .data import load_split
-from .evaluate import predict_proba
+from .evaluate import load_model, predict_proba
 from .metrics import METRICS, class_recall, classification_metrics, label_codes
 from .plugin import TASK
 from .results import GateResult, Rule, Score
@@ -33,7 +33,8 @@ class Contender:
 
 
 def baseline_probabilities(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    """The trivial model: always the training class frequencies (majority class as its prediction)."""
+    """The trivial model of a table or an image: always the training class frequencies (majority class as its
+    prediction). A task may bring a stronger one (TASK.baseline: TF-IDF for texts)."""
     dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), label_codes(train[TASK.label]))
     probabilities = np.zeros((len(test), len(TASK.classes)))
     probabilities[:, dummy.classes_] = dummy.predict_proba(np.zeros((len(test), 1)))
@@ -100,7 +101,7 @@ def load_champion(client: MlflowClient, name: str, test: pd.DataFrame) -> tuple[
     version = registry.version_with_alias(client, name, "production")
     if version is None:
         return None, f"no champion: {name}@production does not exist"
-    model = mlflow.pytorch.load_model(f"models:/{name}/{version.version}")
+    model = load_model(f"models:/{name}/{version.version}")
     description = f"version {version.version} (@production, run {version.run_id[:8]})"
     try:
         probabilities = predict_proba(model, test)
@@ -128,9 +129,9 @@ def gate(register: bool = True) -> GateResult:
     labels = label_codes(test[TASK.label])
     client, name = MlflowClient(), registry.model_name()
 
-    challenger_model = mlflow.pytorch.load_model(record["model_uri"])
+    challenger_model = load_model(record["model_uri"])
     challenger = Contender("challenger", f"run {record['run_id'][:8]}", predict_proba(challenger_model, test))
-    baseline = Contender("baseline", "majority class (training frequencies)", baseline_probabilities(train, test))
+    baseline = Contender("baseline", *TASK.baseline(train, test))  # the task's trivial model
     champion, no_champion = load_champion(client, name, test)
     contenders = [c for c in (challenger, champion, baseline) if c is not None]
     for contender in contenders:

@@ -21,9 +21,9 @@ class Classifier(L.LightningModule):
         """`network_kwargs` go to the task's network (configs/model.yaml): all of them are saved as hyperparameters."""
         super().__init__()
         self.save_hyperparameters()
-        # Preprocessing (imputation, scaling, categories) lives in the model, fitted on the training split, so the
-        # saved model takes rows as the task's encode makes them from the contract's raw values.
-        self.inputs = TASK.input_layer(num_features)
+        # Preprocessing (imputation, scaling, categories, a tokenizer) lives in the model, fitted on the training
+        # split, so the saved model takes rows as the task's encode makes them from the contract's raw values.
+        self.inputs = TASK.input_layer(num_features, **network_kwargs)
         self.net = TASK.network(self.inputs.width, num_classes, **network_kwargs)
         self.loss = nn.CrossEntropyLoss()
         self.train_loss = MeanMetric()
@@ -31,8 +31,9 @@ class Classifier(L.LightningModule):
         # Rows seen in validation, summed over all processes: proves the metrics are synced under DDP.
         self.val_rows = SumMetric()
 
-    def fit_inputs(self, features: torch.Tensor) -> None:
-        """Fit the preprocessing on the training split's encoded rows (the task's input layer says what it learns)."""
+    def fit_inputs(self, features) -> None:
+        """Fit the preprocessing on the training split (encoded rows, or a text task's texts: the task's datamodule
+        says what train_features gives and its input layer what it learns)."""
         self.inputs.fit(features)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -26,14 +26,14 @@ class Task(Protocol):
     network, what drift measures, its bundled data and its settings."""
 
     # --- the contract (schema.py, written by `make adopt`)
-    name: str  # the cookiecutter answer: tabular-classification, image-classification
+    name: str  # the cookiecutter answer: tabular-classification, image-classification, text-classification
     schema: pa.DataFrameSchema  # the data contract every step checks
     contract: str  # the module that defines it, named in every failure message
     label: str  # the label's column
     classes: list  # the label's values; the model's outputs follow this order
     class_names: list[str]  # how answers, reports and drift name the classes
     positive: Any  # the class ROC and precision-recall curves are drawn for (None: several classes)
-    bundled: str | None  # scikit-learn's loader `make data` writes from (None: adopted data)
+    bundled: str | None  # the bundled data set `make data` writes: a scikit-learn loader, the reviews (None: adopted)
     csv_dialect: dict[str, str]  # how the project's own CSV files are written (separator, decimal, encoding)
 
     # --- the source and the split
@@ -48,7 +48,10 @@ class Task(Protocol):
     description: str  # the input in a few words, for the model card and the report
 
     # --- drift
-    monitored: dict[str, str]  # column -> "numerical" | "categorical": what the drift check compares
+    monitored: dict[str, str]  # column -> "numerical" | "categorical" | "text": what the drift check compares
+    # The split the drift reference is sampled from: "train", or "val" where the model's input layer learned from the
+    # training split in a way a drift statistic sees (a text's words are all in a vocabulary learned on them).
+    reference_split: str
 
     # --- the bento
     served_modules: tuple[str, ...]  # the task's modules the service imports (besides the shared ones)
@@ -68,14 +71,28 @@ class Task(Protocol):
     def read_folder(self, path: Path) -> tuple[pd.DataFrame, list[str]]:
         """A folder source's index (one row per file) and the lines about files left out."""
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        """Contract rows as the model's input: one float32 row per example."""
+    def encode(self, frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
+        """Contract rows as the model's input: one row per example (float32 values, or int64 token ids).
+
+        `encoder` is what the model learned about its input outside its weights (load_encoder: a text model's
+        tokenizer), read from the files that travel with the model; None for a task without one."""
 
     def datamodule(self, splits_dir: str, **settings: Any) -> Any:
         """The LightningDataModule over the saved split (settings: configs/train.yaml's datamodule section)."""
 
-    def input_layer(self, num_inputs: int) -> Any:
-        """The model's first module: preprocessing fitted on the training split (`.fit(features)`), saved with it."""
+    def input_layer(self, num_inputs: int, **settings: Any) -> Any:
+        """The model's first module: preprocessing fitted on the training split (`.fit(features)`), saved with it
+        (settings: configs/model.yaml's keys; a task reads the ones its input takes)."""
+
+    def save_encoder(self, layer: Any, folder: Path) -> list[Path]:
+        """Write what encoding needs besides the rows (a tokenizer) from a fitted input layer; the files written,
+        which travel with the model into MLflow and the bento. None written: a task whose encoding is fixed."""
+
+    def load_encoder(self, folder: Path) -> Any:
+        """The encoder `encode` and `inputs` take, read from the files save_encoder wrote (None: no such files)."""
+
+    def baseline(self, train: pd.DataFrame, test: pd.DataFrame) -> tuple[str, np.ndarray]:
+        """The gate's trivial model, fitted on the training split: its description and its test probabilities."""
 
     def network(self, num_inputs: int, num_classes: int, **settings: Any) -> Any:
         """The torch network after the input layer (settings: configs/model.yaml's network keys)."""
@@ -83,7 +100,7 @@ class Task(Protocol):
     def request_model(self, example: dict | None = None) -> type[BaseModel]:
         """The pydantic model of one record of POST /predict (`example` shown in the OpenAPI schema)."""
 
-    def inputs(self, records: Sequence[BaseModel]) -> tuple[np.ndarray, list[dict]]:
+    def inputs(self, records: Sequence[BaseModel], encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
         """Parsed request records as the model's input, and what the request log keeps of each."""
 
     def to_request(self, row: dict) -> dict:
@@ -92,10 +109,10 @@ class Task(Protocol):
     def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
         """Contract rows as request records, optionally shifted (`make simulate-traffic SHIFT=yes`)."""
 
-    def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def monitored_frame(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
         """What the drift check compares, from contract rows (`monitored`'s columns)."""
 
-    def loggable(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def loggable(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
         """Contract rows as the request log holds them."""
 
     def contract_for(self, frame: pd.DataFrame) -> pa.DataFrameSchema:

@@ -147,6 +147,8 @@ class PredictionService(TASK.service_routes()):  # the task's own endpoints, if 
         # one thread serves more requests (bench/serve_throughput.py: 130 -> 209 requests/s on 2 cores).
         torch.set_num_threads(SETTINGS.torch_threads)
         self.model = torch.export.load(self.bento_model.path_of("model.pt2")).module()
+        # What the model learned about its input besides its weights (a text model's tokenizer), saved with it.
+        self.encoder = TASK.load_encoder(Path(self.bento_model.path))
         self.requests = _request_logger()
         # The objects loaded so far (torch, bentoml, the model) live as long as the worker: frozen, the garbage
         # collector stops walking them on every full collection, which under load stalled the worker for tens of
@@ -158,7 +160,8 @@ class PredictionService(TASK.service_routes()):  # the task's own endpoints, if 
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.max_batch_size, max_latency_ms=SETTINGS.max_latency_ms)
     def predict(self, records: Records) -> list[dict[str, float]]:
         """Class probabilities for each record, in order."""
-        features, logged = TASK.inputs(records)  # the model's rows, and what the request log keeps of each record
+        # The model's rows, and what the request log keeps of each record.
+        features, logged = TASK.inputs(records, self.encoder)
         answers = self._answer(features)
         self._log(logged, answers, [record._traffic for record in records])
         return answers

@@ -4,7 +4,9 @@ Kept apart from plugin.py, which loads the project's task: a task's module impor
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +20,13 @@ class EncodingMembers:
 
     encoding: ModuleType
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+    def encode(self, frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
         return self.encoding.encode(frame)
 
     def request_model(self, example: dict | None = None) -> type[BaseModel]:
         return self.encoding.request_model(example)
 
-    def inputs(self, records: Sequence[BaseModel]) -> tuple[np.ndarray, list[dict]]:
+    def inputs(self, records: Sequence[BaseModel], encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
         return self.encoding.inputs(records)
 
     def to_request(self, row: dict) -> dict:
@@ -33,11 +35,27 @@ class EncodingMembers:
     def request_records(self, frame: pd.DataFrame, shift: dict[str, float] | None = None) -> list[dict]:
         return self.encoding.request_records(frame, shift)
 
-    def monitored_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def monitored_frame(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
         return self.encoding.monitored(frame)
 
-    def loggable(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def loggable(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
         return self.encoding.loggable(frame)
 
     def contract_for(self, frame: pd.DataFrame) -> pa.DataFrameSchema:
         return self.encoding.contract_for(frame)
+
+
+class FixedEncoding:
+    """The members of Task for a task whose encoding nothing learns (a table's, an image's): no encoder files, and the
+    gate's baseline is the majority class."""
+
+    def save_encoder(self, layer: Any, folder: Path) -> list[Path]:
+        return []
+
+    def load_encoder(self, folder: Path) -> Any:
+        return None
+
+    def baseline(self, train: pd.DataFrame, test: pd.DataFrame) -> tuple[str, np.ndarray]:
+        from .gate import baseline_probabilities
+
+        return "majority class (training frequencies)", baseline_probabilities(train, test)

@@ -17,6 +17,7 @@ from . import config, tracking
 from .config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from .data import check_split_current, datamodule, file_sha256, load_split
 from .drift import log_reference
+from .evaluate import ENCODER_FILES, Model
 from .model import Classifier, Probabilities
 from .plugin import TASK
 
@@ -109,9 +110,26 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: DataConfig, trainer: L.
     splits_dir = Path(data_cfg.splits_dir)
     train_frame = load_split(splits_dir, "train")
     served = Probabilities(best).eval()
-    example = TASK.encode(train_frame.head(5))
-    with torch.no_grad():
-        signature = infer_signature(example, served(torch.tensor(example)).numpy())
+    with tempfile.TemporaryDirectory() as scratch:
+        # The encoder's files (a tokenizer) are written, then read back as evaluation, the gate and the service read
+        # them: the example, the reference's predictions and the signature already come from the logged files.
+        encoder_dir = Path(scratch) / ENCODER_FILES
+        encoder_dir.mkdir()
+        encoder_files = TASK.save_encoder(best.inputs, encoder_dir)
+        model = Model(served, TASK.load_encoder(encoder_dir))  # as evaluation and the gate will load it
+        example = TASK.encode(train_frame.head(5), model.encoder)
+        with torch.no_grad():
+            signature = infer_signature(example, served(torch.from_numpy(example)).numpy())
+        info = log_run(run_id, model, train_frame, data_cfg, trainer, (example, signature, encoder_files))
+    tracking.record_last_run(run_id, info.model_uri)
+    return {"run_id": run_id, "model_uri": info.model_uri}
+
+
+def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, trainer: L.Trainer, logged: tuple):
+    """Into the run: tags, inputs, contract, manifest, drift reference and the model (program, example, signature and
+    encoder files: `logged`). Returns MLflow's ModelInfo."""
+    example, signature, encoder_files = logged
+    splits_dir = Path(data_cfg.splits_dir)
     commit, dirty = tracking.git_commit()
     with mlflow.start_run(run_id=run_id):
         mlflow.set_tags(
@@ -137,14 +155,16 @@ def log_lineage(best: Classifier, run_id: str, data_cfg: DataConfig, trainer: L.
             contract.write_text(TASK.schema.to_yaml())
             mlflow.log_artifact(str(contract), artifact_path="contract")
         mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
-        log_reference(train_frame, served)  # what a drift check compares this version's inputs with
+        # What a drift check compares this version's inputs with: a sample of the task's reference split.
+        reference = train_frame if TASK.reference_split == "train" else load_split(splits_dir, TASK.reference_split)
+        log_reference(reference, model)
         info = mlflow.pytorch.log_model(
-            served,
+            model.program,
             name="model",
             signature=signature,
             input_example=example,
+            extra_files=[str(path) for path in encoder_files] or None,  # the encoder travels with the program
             # Explicit requirements: the saved program needs only torch and mlflow to load.
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}"],
         )
-    tracking.record_last_run(run_id, info.model_uri)
-    return {"run_id": run_id, "model_uri": info.model_uri}
+    return info

@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package }} import config, features, registry
+from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.cli import main
 from {{ cookiecutter.package }}.data import load_split
 from {{ cookiecutter.package }}.drift import (
@@ -23,7 +23,9 @@ from {{ cookiecutter.package }}.drift import (
     summarise,
     with_predictions,
 )
+from {{ cookiecutter.package }}.evaluate import load_model
 from {{ cookiecutter.package }}.features import CLASS_NAMES, FEATURES, MONITORED
+from {{ cookiecutter.package }}.plugin import TASK
 from {{ cookiecutter.package }}.results import DriftResult
 from {{ cookiecutter.package }}.retrain import decide
 from {{ cookiecutter.package }}.schema import LABEL
@@ -58,9 +60,11 @@ def _reports() -> tuple[Path, Path, Path]:
 
 def test_the_reference_travels_with_the_model_version(staging):
     reference = reference_for(staging)
-    train = load_split(config.load(config.DataConfig).splits_dir, "train")
-    assert sorted(reference.columns) == sorted([*features.loggable(train.head(1)).columns, LABEL, PREDICTION])
-    assert len(reference) == min(len(train), config.load(config.DriftConfig).reference_rows)  # the sample, or all of it
+    splits_dir = config.load(config.DataConfig).splits_dir
+    train, sampled = load_split(splits_dir, "train"), load_split(splits_dir, TASK.reference_split)
+    encoder = load_model(f"models:/{staging.name}/{staging.version}").encoder  # None: a task without one
+    assert sorted(reference.columns) == sorted([*TASK.loggable(train.head(1), encoder).columns, LABEL, PREDICTION])
+    assert len(reference) == min(len(sampled), config.load(config.DriftConfig).reference_rows)  # a sample, or all
     assert set(reference[PREDICTION]) <= set(CLASS_NAMES)
     artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(staging.run_id, "reference")]
     assert artifacts == [REFERENCE_ARTIFACT]
@@ -69,7 +73,7 @@ def test_the_reference_travels_with_the_model_version(staging):
 @pytest.mark.thorough
 def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
     """The configured per-column threshold (Bonferroni over the columns) keeps false alarms near 5% or below."""
-    model = mlflow.pytorch.load_model(f"models:/{staging.name}/{staging.version}")
+    model = load_model(f"models:/{staging.name}/{staging.version}")
     raw = config.load(config.DataConfig).raw
     table = with_predictions(validate_frame(read_table(raw), raw), model)
     drift_cfg = config.load(config.DriftConfig)
@@ -77,7 +81,7 @@ def test_false_positive_rate_on_unchanged_data_is_bounded(trained, staging):
     for seed in range(SEEDS):
         shuffled = table.sample(frac=1, random_state=seed)
         reference, current = shuffled.iloc[:-size], shuffled.iloc[-size:]
-        result = summarise(compare(current, reference, drift_cfg))
+        result = summarise(compare(current, reference, drift_cfg, model.encoder))
         alarms.append(result["drift"])
     print(f"false alarms: {sum(alarms)} of {SEEDS} partitions")
     assert sum(alarms) <= MOST_ALARMS, f"{sum(alarms)} of {SEEDS} unchanged partitions were called drift"
@@ -106,7 +110,7 @@ def test_a_changed_class_balance_is_drift_in_label_and_prediction(staging, held_
     """Current data of one class only, among the rows the model also puts in that class: the label's and the
     prediction's shares both move to 1. The class is the one the reference holds least of (of those the model gets
     right at least once), and the rows are drawn with replacement up to a size where such a move is detectable."""
-    model = mlflow.pytorch.load_model(f"models:/{staging.name}/{staging.version}")
+    model = load_model(f"models:/{staging.name}/{staging.version}")
     rows = with_predictions(held_out, model)
     right = rows[rows[LABEL].astype(str) == rows[PREDICTION]]
     if right.empty:

@@ -5,17 +5,18 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from {{ cookiecutter.package }}.data import InMemoryDataset, datamodule, keep_batch
-from {{ cookiecutter.package }}.features import NUM_INPUTS
+from {{ cookiecutter.package }}.data import datamodule
 from {{ cookiecutter.package }}.metrics import classification_metrics, training_metrics
 from {{ cookiecutter.package }}.model import Classifier, Probabilities
 from {{ cookiecutter.package }}.schema import CLASSES
 
-from .cases import fitted_state
+from .cases import check_batch, distinct_batch, fitted_state, random_inputs
 
 
 def _model(**kwargs) -> Classifier:
-    return Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES), **kwargs)
+    from {{ cookiecutter.package }}.plugin import TASK
+
+    return Classifier(num_features=TASK.num_inputs, num_classes=len(CLASSES), **kwargs)
 
 
 def _quiet_trainer(**kwargs) -> L.Trainer:
@@ -31,7 +32,7 @@ def _quiet_trainer(**kwargs) -> L.Trainer:
 
 def test_output_shapes():
     model = _model()
-    features = torch.rand(7, NUM_INPUTS)
+    features = random_inputs(7)  # what the model takes (tests/model/cases.py)
     assert model(features).shape == (7, len(CLASSES))
     probabilities = Probabilities(model).eval()(features)
     assert probabilities.shape == (7, len(CLASSES))
@@ -43,10 +44,10 @@ def test_preprocessing_is_fitted_on_training_rows_and_saved_in_the_model(splits)
     features = datamodule(str(splits)).train_features()
     model = _model(dropout=0.0).eval()
     model.fit_inputs(features)
-    expected = fitted_state(features, model.inputs)  # the task's own account of it (tests/model/cases.py)
-    assert expected and set(expected) <= {name for name, _ in model.inputs.named_buffers()}
-    for name, value in expected.items():
-        torch.testing.assert_close(getattr(model.inputs, name), value, msg=name)
+    fitted = fitted_state(features, model.inputs)  # {name: (what it holds, what the task's own account says)}
+    assert fitted
+    for name, (held, expected) in fitted.items():
+        torch.testing.assert_close(held, expected, msg=name)
     copy = _model(dropout=0.0).eval()
     copy.load_state_dict(model.state_dict())  # what a checkpoint or the exported model carries
     torch.testing.assert_close(model(features[:8]), copy(features[:8]))
@@ -59,30 +60,14 @@ def test_overfits_one_batch(splits):
     L.seed_everything(0)
     data = datamodule(str(splits), batch_size=32)
     data.setup()
-    features, labels = distinct_rows(data.train_dataloader().dataset, 32)
-    if len(features) < 2:
+    features, labels = distinct_batch(data.train_dataloader().dataset, 32)  # tests/model/cases.py
+    if len(labels) < 2:
         pytest.skip("the training split has fewer than two rows with distinct features")
     model = _model(dropout=0.0, learning_rate=0.01)
     model.fit_inputs(data.train_features())
-    batch = DataLoader(InMemoryDataset(features, labels), batch_size=len(labels), collate_fn=keep_batch)
     trainer = _quiet_trainer(max_epochs=150, num_sanity_val_steps=0, limit_val_batches=0)
-    trainer.fit(model, train_dataloaders=batch)
+    trainer.fit(model, train_dataloaders=DataLoader([(features, labels)], batch_size=None))  # one batch, every epoch
     assert trainer.callback_metrics["train_loss"] < 0.02
-
-
-def distinct_rows(dataset, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to `count` of the dataset's rows, in order, each with features no earlier one has (NaN equal to NaN)."""
-    seen, kept = set(), []
-    for index in range(len(dataset)):
-        features, _ = dataset[index]
-        key = features.nan_to_num(float("inf")).numpy().tobytes()
-        if key not in seen:
-            seen.add(key)
-            kept.append(index)
-        if len(kept) == count:
-            break
-    rows = [dataset[index] for index in kept]
-    return torch.stack([row[0] for row in rows]), torch.stack([torch.as_tensor(row[1]) for row in rows])
 
 
 def test_same_seed_gives_the_same_weights(splits):
@@ -95,8 +80,11 @@ def test_same_seed_gives_the_same_weights(splits):
         return model.state_dict()
 
     first, second = fit_once(), fit_once()
-    for name in first:
-        torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
+    for name in first:  # the weights, and what the input layer learned (a text model's tokenizer)
+        if isinstance(first[name], torch.Tensor):
+            torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)
+        else:
+            assert first[name] == second[name], name
 
 
 def test_batches_hold_what_the_model_takes(splits):
@@ -104,8 +92,8 @@ def test_batches_hold_what_the_model_takes(splits):
     data.setup()
     features, labels = next(iter(data.train_dataloader()))
     rows = min(50, len(data.train_dataloader().dataset))  # a small adopted sample may hold fewer
-    assert features.shape == (rows, NUM_INPUTS) and labels.shape == (rows,)
-    assert features.dtype == torch.float32 and labels.dtype == torch.int64
+    assert len(features) == rows and labels.shape == (rows,) and labels.dtype == torch.int64
+    check_batch(features)  # what the task's batches hold (tests/model/cases.py)
 
 
 def test_training_and_gate_metrics_are_the_same_metrics():

@@ -33,6 +33,7 @@ def _runs() -> list:
 def test_fast_dev_run_on_cpu(splits):
     data = datamodule(str(splits))
     model = Classifier(num_features=NUM_INPUTS, num_classes=len(CLASSES))
+    model.fit_inputs(data.train_features())
     trainer = L.Trainer(accelerator="cpu", fast_dev_run=True, logger=False, enable_progress_bar=False)
     trainer.fit(model, datamodule=data)
     assert trainer.state.finished

@@ -107,9 +107,9 @@ def _set(workspace, name: str, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     ("name", "old", "new", "message"),
     [
-        ("gate", "baseline_margin: 0.10", "baseline_margin: 1.5",
+        ("gate", "baseline_margin:", "baseline_margin: 1.5  #",
          "gate.yaml: baseline_margin = 1.5: Input should be less than or equal to 1"),
-        ("gate", "baseline_margin: 0.10", "baseline_margin: 0",
+        ("gate", "baseline_margin:", "baseline_margin: 0  #",
          "gate.yaml: baseline_margin = 0: Input should be greater than 0"),
         ("serve", "port: 3000", "port: http", "serve.yaml: port = 'http': Input should be a valid integer"),
         ("gate", "samples: 2000", "samples: 0", "gate.yaml: bootstrap.samples = 0: Input should be greater than 0"),

@@ -17,7 +17,7 @@ from . import features as encoding
 from . import schema as data_contract
 from .config import Count, DataModuleConfig, ModelConfig, Section, ServeConfig, ServiceSettings, TrainConfig
 from .images import scan
-from .task_base import EncodingMembers
+from .task_base import EncodingMembers, FixedEncoding
 
 
 class Augment(Section):
@@ -47,7 +47,7 @@ class ImageServiceSettings(ServiceSettings):
     max_upload_bytes: Count
 
 
-class ImageClassification(EncodingMembers):
+class ImageClassification(EncodingMembers, FixedEncoding):
     encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "image-classification"
     schema = data_contract.SCHEMA
@@ -66,6 +66,7 @@ class ImageClassification(EncodingMembers):
     num_inputs = encoding.NUM_INPUTS
     description = encoding.DESCRIPTION
     monitored = encoding.MONITORED
+    reference_split = "train"
     served_modules = ("features.py", "image_service.py", "images.py", "schema.py", "task.py")
 
     def add_adopt_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -96,7 +97,7 @@ class ImageClassification(EncodingMembers):
 
         return ImageDataModule(splits_dir, **settings)
 
-    def input_layer(self, num_inputs: int) -> Any:
+    def input_layer(self, num_inputs: int, **settings: Any) -> Any:
         from .network import Inputs
 
         return Inputs(num_inputs)

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 
 from . import features as encoding
 from . import schema as data_contract
-from .task_base import EncodingMembers
+from .task_base import EncodingMembers, FixedEncoding
 
 
-class TabularClassification(EncodingMembers):
+class TabularClassification(EncodingMembers, FixedEncoding):
     encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "tabular-classification"
     schema = data_contract.SCHEMA
@@ -35,6 +35,7 @@ class TabularClassification(EncodingMembers):
     num_inputs = encoding.NUM_INPUTS
     description = encoding.DESCRIPTION
     monitored = encoding.MONITORED
+    reference_split = "train"
     served_modules = ("features.py", "schema.py", "task.py")
 
     def add_adopt_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -74,7 +75,7 @@ class TabularClassification(EncodingMembers):
 
         return InMemoryDataModule(splits_dir, **settings)
 
-    def input_layer(self, num_inputs: int) -> Any:
+    def input_layer(self, num_inputs: int, **settings: Any) -> Any:
         from .network import Inputs
 
         return Inputs(num_inputs)

@@ -3,8 +3,10 @@
 import numpy as np
 import torch
 
+from {{ cookiecutter.package }}.features import NUM_INPUTS
 
-def fitted_state(features: torch.Tensor, inputs) -> dict[str, torch.Tensor]:
+
+def _expected(features: torch.Tensor, inputs) -> dict[str, torch.Tensor]:
     """Each number's mean and spread over its present values (a column with none: 0, and a spread of 1); for each
     category column, the slot of each code: its own where the training rows hold it, else 0 ("unknown"); for each
     date, the latest and the mean and spread of the ages against it."""
@@ -31,3 +33,35 @@ def fitted_state(features: torch.Tensor, inputs) -> dict[str, torch.Tensor]:
         "age_mean": torch.as_tensor(age_mean, dtype=torch.float32),
         "age_scale": torch.as_tensor(np.maximum(age_spread, 1e-6), dtype=torch.float32),
     }
+
+
+def fitted_state(features: torch.Tensor, inputs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """{name: (what the input layer holds, what it should)}: its buffers, saved in its state, against the account
+    above."""
+    expected = _expected(features, inputs)
+    assert set(expected) <= {name for name, _ in inputs.named_buffers()}
+    return {name: (getattr(inputs, name), value) for name, value in expected.items()}
+
+
+def random_inputs(count: int) -> torch.Tensor:
+    """Rows the model takes: any values of the encoded width."""
+    return torch.rand(count, NUM_INPUTS)
+
+
+def check_batch(features: torch.Tensor) -> None:
+    assert features.shape[1:] == (NUM_INPUTS,) and features.dtype == torch.float32
+
+
+def distinct_batch(dataset, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to `count` of the dataset's rows, in order, each with features no earlier one has (NaN equal to NaN)."""
+    seen, kept = set(), []
+    for index in range(len(dataset)):
+        features, _ = dataset[index]
+        key = features.nan_to_num(float("inf")).numpy().tobytes()
+        if key not in seen:
+            seen.add(key)
+            kept.append(index)
+        if len(kept) == count:
+            break
+    rows = [dataset[index] for index in kept]
+    return torch.stack([row[0] for row in rows]), torch.stack([torch.as_tensor(row[1]) for row in rows])
