@@ -8,10 +8,10 @@ PYTHON := $(VENV)/bin/python
 BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_DIR := build/demo
 TASK ?= tabular-classification
-DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,tumor-classifier)
+DEMO := $(DEMO_DIR)/$(if $(filter image-classification,$(TASK)),digit-reader,$(if $(filter text-classification,$(TASK)),review-sentiment,tumor-classifier))
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve bench-setup bench-pr clean
+.PHONY: help venv tools demo test test-fast docs docs-serve bench bench-adopt bench-images bench-drift bench-serve bench-text bench-setup bench-pr clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -102,6 +102,12 @@ bench-serve: venv ## serving: the baked bento vs a naive FastAPI server (wrk, pi
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-serve .
 	$(MAKE) -C build/bench-serve/tumor-classifier setup pipeline
 	build/bench-serve/tumor-classifier/.venv/bin/python bench/serve_throughput.py --project build/bench-serve/tumor-classifier
+
+bench-text: venv ## texts at IMDB's size: adopt + validate, one epoch, accuracy vs TF-IDF, serving vs naive FastAPI
+	rm -rf build/bench-text
+	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-text . task=text-classification project_name="Text Scale"
+	$(MAKE) -C build/bench-text/text-scale setup
+	$(PYTHON) bench/text_scale.py --project build/bench-text/text-scale
 
 bench-pr: venv ## the pull request's tier: `make test` on an adopted 100,000-row table vs on the bundled table
 	$(PYTHON) bench/pr_tier.py --workdir build/bench-pr
