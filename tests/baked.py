@@ -70,6 +70,11 @@ COMBINATIONS = {
         "open_source_license": "Proprietary",
         "gpu_runner_labels": "gpu",
     },
+    "text-reviews": {
+        "task": "text-classification",
+        "python_version": "3.12",
+        "open_source_license": "Apache-2.0",
+    },
     "image-roc-auc-mit-py312": {
         "task": "image-classification",
         "project_name": "Scan Reader",

