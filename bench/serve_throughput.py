@@ -171,7 +171,7 @@ def main() -> None:
         heavy_tag = str(model.tag)
     context = scratch / "bento"
     shutil.copytree(project / "build" / "bento", context)
-    settings_file = context / local_server.__package__ / "serve.yaml"
+    settings_file = context / local_server.__package__ / "service.yaml"
     settings = yaml.safe_load(settings_file.read_text())
     settings["model_tag"] = heavy_tag
     settings_file.write_text(yaml.safe_dump(settings, sort_keys=False))
