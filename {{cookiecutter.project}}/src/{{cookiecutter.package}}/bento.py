@@ -47,9 +47,10 @@ def last_build() -> BentoRecord:
 
 
 # Declared dependencies the service never imports: left out of the bento with whatever only they need.
+# transformers: a text project fine-tunes with it; the bento serves the exported program and the tokenizer file.
 NOT_SERVED = [
     "evidently", "lightning", "matplotlib", "mlflow", "pip", "pyarrow", "ruamel-yaml", "scikit-learn", "scipy",
-    "torchmetrics",
+    "torchmetrics", "transformers",
 ]  # fmt: skip
 
 
@@ -98,24 +99,29 @@ def resolve_source(client: MlflowClient, name: str, alias: str, last_run: bool) 
     return Source(f"models:/{name}/{number}", number, version.run_id, f"m{number}", f"version {number} (@{alias})")
 
 
+def model_files(uri: str, folder: Path) -> None:
+    """Copy a logged model's pt2 program and the task's encoder files (a tokenizer) into `folder`: what a bento
+    model holds, and all the service reads."""
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=scratch))
+        programs = list(local.rglob("*.pt2"))
+        if len(programs) != 1:
+            raise ValueError(f"{uri}: expected one .pt2 program, found {len(programs)}")
+        shutil.copy(programs[0], folder / "model.pt2")
+        for extra in sorted((programs[0].parent.parent / ENCODER_FILES).glob("*")):
+            shutil.copy(extra, folder / extra.name)
+
+
 def import_model(name: str, source: Source, commit: str) -> bentoml.Model:
-    """Copy the pt2 program and the task's encoder files (a tokenizer) into the bento model store (a self-contained
-    bento needs no MLflow); the service reads both from there and nowhere else."""
+    """The model's files (model_files) into the bento model store: a self-contained bento needs no MLflow."""
     tag = f"{safe_tag(name)}:{source.label}-{commit[:7]}"
     try:
         return bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
         pass
-    with tempfile.TemporaryDirectory() as scratch:
-        local = Path(mlflow.artifacts.download_artifacts(source.uri, dst_path=scratch))
-        programs = list(local.rglob("*.pt2"))
-        if len(programs) != 1:
-            raise ValueError(f"{source.uri}: expected one .pt2 program, found {len(programs)}")
-        labels = {"mlflow_model": name, "mlflow_version": source.version, "git_commit": commit[:40]}
-        with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": source.run_id}) as model:
-            shutil.copy(programs[0], model.path_of("model.pt2"))
-            for extra in sorted((programs[0].parent.parent / ENCODER_FILES).glob("*")):
-                shutil.copy(extra, model.path_of(extra.name))
+    labels = {"mlflow_model": name, "mlflow_version": source.version, "git_commit": commit[:40]}
+    with bentoml.models.create(tag, labels=labels, metadata={"mlflow_run_id": source.run_id}) as model:
+        model_files(source.uri, Path(model.path))
     return bentoml.models.get(tag)
 
 

@@ -43,8 +43,8 @@ def test_fast_dev_run_on_cpu(splits):
 def test_train_logs_a_reproducible_run_and_evaluate_scores_it(splits):
     result = train(SHORT)
     run = MlflowClient().get_run(result["run_id"])
-    hidden_sizes = config.load(config.ModelConfig).hidden_sizes
-    assert run.data.params["hidden_sizes"] == str(hidden_sizes)  # the model's, logged by Lightning
+    learning_rate = config.load(config.ModelConfig).learning_rate
+    assert run.data.params["learning_rate"] == str(learning_rate)  # the model's, logged by Lightning
     assert run.data.params["train.seed"] == "42"
     assert run.data.params["trainer.precision"] == "32-true"
     assert "val_loss" in run.data.metrics and "val_roc_auc" in run.data.metrics

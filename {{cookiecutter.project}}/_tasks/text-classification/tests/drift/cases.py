@@ -6,14 +6,13 @@ import pytest
 from {{ cookiecutter.package }}.schema import LABEL, MAX_CHARS, TEXT
 from {{ cookiecutter.package }}.validate import write_table
 
-SHIFTED = ["non_letter_share"]  # what markup or numbers pasted into every text change
-SHIFT_ALL_ROWS = True  # every text changed: a small adopted sample holds few held-out texts
+SHIFTED = ["chars"]  # what padding a text with whitespace changes: its length, not its words or letters
+SHIFT_ALL_ROWS = False  # held-out texts only: the training texts have no word outside the vocabulary
 
 
 def shift(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each text with a run of numbers and symbols added (an order number pasted in), within MAX_CHARS."""
-    suffix = " #0042-7731/99 ###"
-    return frame.assign(**{TEXT: [(text[: MAX_CHARS - len(suffix)] + suffix) for text in frame[TEXT]]})
+    """Each text padded with spaces to half again its length (a form that pads its field), within MAX_CHARS."""
+    return frame.assign(**{TEXT: [text + " " * min(len(text) // 2 + 1, MAX_CHARS - len(text)) for text in frame[TEXT]]})
 
 
 def write(frame: pd.DataFrame, name: str) -> str:
