@@ -81,7 +81,8 @@ def _bad(known: dict) -> dict[str, tuple[object, str]]:
     record = known["records"][0]
     first = next(iter(record))  # the field the first feature arrives in
     cases = {
-        "wrong-type": ({"records": [{**record, first: "twelve"}]}, first),
+        # a word where a number (or pixels) is due, a number where a text is
+        "wrong-type": ({"records": [{**record, first: 12 if isinstance(record[first], str) else "twelve"}]}, first),
         "extra-field": ({"records": [{**record, "patient_name": "x"}]}, "patient_name"),
         "empty-batch": ({"records": []}, "records"),
         "oversized-batch": ({"records": [record] * 1000}, "records"),
