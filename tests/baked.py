@@ -244,6 +244,18 @@ def project_files(project: BakedProject) -> dict[str, str]:
     return files
 
 
+def assert_adopt_refused(project: BakedProject, data: Path, variables: dict, named: str) -> None:
+    """`make adopt` on bad input: it fails with one `error:` line that names the problem, and no file changes."""
+    before = project_files(project)
+    completed = project.make("adopt", DATA=str(data), **variables, check=False)
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert completed.returncode != 0 and len(errors) == 1, completed.stdout + completed.stderr
+    assert named in errors[0], errors[0]
+    after = project_files(project)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"bad input changed {changed}"
+
+
 def call(url: str, body: object = None, timeout: float = 30) -> tuple[int, str]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.baked import COMBINATIONS, BakedProject, bake, call, project_files, serving
+from tests.baked import COMBINATIONS, BakedProject, assert_adopt_refused, bake, call, serving
 
 pytestmark = pytest.mark.slow
 
@@ -183,12 +183,4 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], Path], dict, str]] = {
 @pytest.mark.parametrize("case", [pytest.param(case, id=case) for case in BAD_INPUT])
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(project, tmp_path, case):
     write, variables, named = BAD_INPUT[case]
-    data = write(tmp_path)
-    before = project_files(project)
-    completed = project.make("adopt", DATA=str(data), **variables, check=False)
-    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
-    assert completed.returncode != 0 and len(errors) == 1, completed.stdout + completed.stderr
-    assert named in errors[0], errors[0]
-    after = project_files(project)
-    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
-    assert not changed, f"bad input changed {changed}"
+    assert_adopt_refused(project, write(tmp_path), variables, named)

@@ -53,6 +53,7 @@ COMMON = [
     "tests/drift/test_drift.py",
     "tests/model/__init__.py",
     "tests/model/cases.py",
+    "tests/model/encoded_rows.py",
     "tests/model/test_gate.py",
     "tests/model/test_model.py",
     "tests/model/test_training.py",

@@ -59,3 +59,18 @@ class FixedEncoding:
         from .gate import baseline_probabilities
 
         return "majority class (training frequencies)", baseline_probabilities(train, test)
+
+
+class PlainService:
+    """The members of Task for a task whose service answers POST /predict only (service.py): no extra endpoint, no
+    extra middleware."""
+
+    def service_routes(self) -> type:
+        return NoRoutes
+
+    def middleware(self, settings: BaseModel) -> list[tuple[type, dict[str, Any]]]:
+        return []
+
+
+class NoRoutes:
+    """No endpoint besides the service's own."""

@@ -81,7 +81,7 @@ def _bad(known: dict) -> dict[str, tuple[object, str]]:
     record = known["records"][0]
     first = next(iter(record))  # the field the first feature arrives in
     cases = {
-        # a word where a number (or pixels) is due, a number where a text is
+        # a word where a number is due, a number where a text is
         "wrong-type": ({"records": [{**record, first: 12 if isinstance(record[first], str) else "twelve"}]}, first),
         "extra-field": ({"records": [{**record, "patient_name": "x"}]}, "patient_name"),
         "empty-batch": ({"records": []}, "records"),

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 
 from . import features as encoding
 from . import schema as data_contract
-from .task_base import EncodingMembers, FixedEncoding
+from .task_base import EncodingMembers, FixedEncoding, PlainService
 
 
-class TabularClassification(EncodingMembers, FixedEncoding):
+class TabularClassification(EncodingMembers, FixedEncoding, PlainService):
     encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "tabular-classification"
     schema = data_contract.SCHEMA
@@ -85,18 +85,8 @@ class TabularClassification(EncodingMembers, FixedEncoding):
 
         return build(num_inputs, num_classes, **settings)
 
-    def service_routes(self) -> type:
-        return NoRoutes
-
-    def middleware(self, settings: BaseModel) -> list[tuple[type, dict[str, Any]]]:
-        return []
-
     def config_models(self) -> dict[str, type[BaseModel]]:
         return {}  # config.py's own models: a table needs no setting of its own
-
-
-class NoRoutes:
-    """A table's service answers POST /predict only (service.py)."""
 
 
 TASK = TabularClassification()

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from . import features as encoding
 from . import schema as data_contract
 from .config import Count, ModelConfig
-from .task_base import EncodingMembers
+from .task_base import EncodingMembers, PlainService
 
 
 class TextModelConfig(ModelConfig):
@@ -33,7 +33,7 @@ class TextModelConfig(ModelConfig):
     )
 
 
-class TextClassification(EncodingMembers):
+class TextClassification(EncodingMembers, PlainService):
     encoding = encoding  # features.py: request records, what drift monitors (task_base.EncodingMembers)
     name = "text-classification"
     schema = data_contract.SCHEMA
@@ -132,18 +132,8 @@ class TextClassification(EncodingMembers):
         probabilities[:, model.classes_] = model.predict_proba(test[data_contract.TEXT].astype(str))
         return "TF-IDF (words and pairs) + logistic regression", probabilities
 
-    def service_routes(self) -> type:
-        return NoRoutes
-
-    def middleware(self, settings: BaseModel) -> list[tuple[type, dict[str, Any]]]:
-        return []
-
     def config_models(self) -> dict[str, type[BaseModel]]:
         return {"model": TextModelConfig}
-
-
-class NoRoutes:
-    """A text service answers POST /predict only (service.py): a record is {"text": "..."}."""
 
 
 TASK = TextClassification()
