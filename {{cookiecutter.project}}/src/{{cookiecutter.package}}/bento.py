@@ -207,7 +207,8 @@ def package(last_run: bool = False) -> BentoRecord:
         | {
             "service_name": safe_tag(name),
             "model_tag": str(model.tag),
-            "served_model": {"name": name, "version": source.version},
+            "served_model": {"name": name, "version": source.version}
+            | ({"run_id": source.run_id} if source.version == "unregistered" else {}),
             "bento": bento_tag,
             "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
             "image_packages": image_packages(),

@@ -197,7 +197,8 @@ class ServeConfig(Section):
 
 class ServedModel(Section):
     name: str
-    version: str
+    version: str  # the registry version, or "unregistered" (a bento built from the last run)
+    run_id: str | None = None  # an unregistered model's MLflow run: the drift check's reference is that run's
 
 
 class ServiceSettings(Section):

@@ -9,6 +9,7 @@ import tempfile
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow
 import numpy as np
@@ -318,6 +319,8 @@ def resolve_version(client: MlflowClient, name: str, origin: dict, alias: str | 
     """The model version whose reference to use: the one that served the log, or the alias's."""
     if "model" in origin:
         served = origin["model"]
+        if served.get("run_id"):  # a bento built from the last run (FROM=last-run): no registry version, its run
+            return SimpleNamespace(name=served["name"], version=str(served["version"]), run_id=served["run_id"])
         return client.get_model_version(served["name"], str(served["version"]))
     version = registry.version_with_alias(client, name, alias)
     if version is None:

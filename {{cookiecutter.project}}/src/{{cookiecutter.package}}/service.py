@@ -30,7 +30,7 @@ from .plugin import TASK
 # tests and `bentoml serve` from a checkout point at one elsewhere.
 SETTINGS_FILE = Path(os.environ.get(SERVE_SETTINGS_ENV, Path(__file__).with_name("service.yaml")))
 SETTINGS = config.parse("service", yaml.safe_load(SETTINGS_FILE.read_text()), ServiceSettings, SETTINGS_FILE)
-SERVED_BY = SETTINGS.served_model.model_dump()  # the drift check's reference follows it
+SERVED_BY = SETTINGS.served_model.model_dump(exclude_none=True)  # the drift check's reference follows it
 
 
 # The X-Traffic header of the request being parsed (Traffic, below, sets it): "smoke", "loadtest", or None.
