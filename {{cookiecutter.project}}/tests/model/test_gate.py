@@ -138,7 +138,9 @@ def test_challenger_equal_to_champion_passes_within_tolerance_and_the_report_sho
     assert curves or not (path.parent / "roc_curve.png").exists()
 
 
-def test_an_error_while_registering_leaves_no_half_registered_version(trained, monkeypatch):
+def test_an_error_while_registering_leaves_no_half_registered_version(trained, monkeypatch, passed_or_skip):
+    passed_or_skip(gate(register=False))  # registering is tried only for a model the gate passes
+
     def broken(*args, **kwargs):
         raise ConnectionError("registry went away")
 
