@@ -107,7 +107,7 @@ bench-text: venv ## texts at IMDB's size: adopt + validate, one epoch, accuracy 
 	rm -rf build/bench-text
 	$(VENV)/bin/cookiecutter --no-input --output-dir build/bench-text . task=text-classification project_name="Text Scale"
 	$(MAKE) -C build/bench-text/text-scale setup
-	$(PYTHON) bench/text_scale.py --project build/bench-text/text-scale
+	build/bench-text/text-scale/.venv/bin/python bench/text_scale.py --project build/bench-text/text-scale
 
 bench-pr: venv ## the pull request's tier: `make test` on an adopted 100,000-row table vs on the bundled table
 	$(PYTHON) bench/pr_tier.py --workdir build/bench-pr

@@ -76,7 +76,8 @@ def read_table(path: str | Path, text: list[str] = TEXT, dialect: dict | None = 
         return pyarrow.csv.read_csv(
             path,
             read_options=pyarrow.csv.ReadOptions(encoding=dialect["encoding"]),
-            parse_options=pyarrow.csv.ParseOptions(delimiter=dialect["delimiter"]),
+            # A quoted value may span lines (a text with paragraphs): parsed as one value, not as a ragged row.
+            parse_options=pyarrow.csv.ParseOptions(delimiter=dialect["delimiter"], newlines_in_values=True),
             convert_options=options,
         ).to_pandas()
     except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
