@@ -16,18 +16,19 @@ from pydantic import BaseModel
 
 class EncodingMembers:
     """The members of Task that a task hands straight to its own encoding module (its features.py, with functions of
-    these names), for the task's class to inherit: it sets `encoding` to that module."""
+    these names; `encoder` is passed on, None for a task without one), for the task's class to inherit: it sets
+    `encoding` to that module."""
 
     encoding: ModuleType
 
     def encode(self, frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
-        return self.encoding.encode(frame)
+        return self.encoding.encode(frame, encoder)
 
     def request_model(self, example: dict | None = None) -> type[BaseModel]:
         return self.encoding.request_model(example)
 
     def inputs(self, records: Sequence[BaseModel], encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
-        return self.encoding.inputs(records)
+        return self.encoding.inputs(records, encoder)
 
     def to_request(self, row: dict) -> dict:
         return self.encoding.to_request(row)
@@ -36,10 +37,10 @@ class EncodingMembers:
         return self.encoding.request_records(frame, shift)
 
     def monitored_frame(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
-        return self.encoding.monitored(frame)
+        return self.encoding.monitored(frame, encoder)
 
     def loggable(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
-        return self.encoding.loggable(frame)
+        return self.encoding.loggable(frame, encoder)
 
     def contract_for(self, frame: pd.DataFrame) -> pa.DataFrameSchema:
         return self.encoding.contract_for(frame)

@@ -5,7 +5,7 @@ its pixels (0-255) channels first, one flat float32 row per image. Normalisation
 lives in the model (network.Inputs). The drift check compares per-image statistics (images.STATS), not pixels.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -32,13 +32,13 @@ STATS_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def encode(frame: pd.DataFrame) -> np.ndarray:
+def encode(frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
     """The index's images as the model takes them: decoded, converted, resized, one float32 row per image."""
     arrays, _ = load(frame["path"].tolist())
     return arrays.reshape(len(arrays), -1).astype(np.float32)
 
 
-def monitored(frame: pd.DataFrame) -> pd.DataFrame:
+def monitored(frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
     """Per-image statistics: computed from the files for index rows, kept as they are for logged statistics."""
     if "path" not in frame:
         return frame[STATS].astype(float)
@@ -46,7 +46,7 @@ def monitored(frame: pd.DataFrame) -> pd.DataFrame:
     return stats(arrays, sizes).set_axis(frame.index)
 
 
-def loggable(frame: pd.DataFrame) -> pd.DataFrame:
+def loggable(frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
     """What a drift reference keeps of each row: its statistics (the files may not be there when it is read)."""
     return monitored(frame)
 
@@ -98,7 +98,7 @@ def request_model(example: dict | None = None) -> type[Image]:
     return Record
 
 
-def inputs(records: list[Image]) -> tuple[np.ndarray, list[dict]]:
+def inputs(records: list[Image], encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
     """The model's input rows for a batch of records, and what the request log keeps of each (its statistics)."""
     arrays = np.stack([record.array() for record in records])
     logged = stats(arrays, [(WIDTH, HEIGHT)] * len(records)).to_dict("records")

@@ -70,7 +70,7 @@ MONITORED |= {name + part: "categorical" for name in DATES for part in CALENDAR}
 MONITORED |= {name + MISSING: "categorical" for name in NULLABLE}
 
 
-def encode(frame: pd.DataFrame) -> np.ndarray:
+def encode(frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
     """The contract's rows as the model takes them: one float32 column per feature, in FEATURES order.
 
     Numbers as they are and booleans as 0/1 (NaN where missing); a category as 1 + its position in the contract's
@@ -91,7 +91,7 @@ def encode(frame: pd.DataFrame) -> np.ndarray:
     return encoded
 
 
-def monitored(frame: pd.DataFrame) -> pd.DataFrame:
+def monitored(frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
     """The columns a drift check compares: every feature (a date by its month and weekday), plus whether each
     nullable one is missing."""
     columns = {name: frame[name] for name in FEATURES if name not in DATES}
@@ -102,7 +102,7 @@ def monitored(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def loggable(frame: pd.DataFrame) -> pd.DataFrame:
+def loggable(frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
     """What a drift reference keeps of each row: its features as they are."""
     return frame[FEATURES]
 
@@ -272,7 +272,7 @@ def encode_records(rows: list[dict]) -> np.ndarray:
     return encoded
 
 
-def inputs(records: list[Features]) -> tuple[np.ndarray, list[dict]]:
+def inputs(records: list[Features], encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
     """The model's input rows for a batch of records, and what the request log keeps of each (its features)."""
     rows = [record.features() for record in records]  # {feature: raw value}, the contract's columns
     return encode_records(rows), rows

@@ -34,7 +34,7 @@ class TextModelConfig(ModelConfig):
 
 
 class TextClassification(EncodingMembers, PlainService):
-    encoding = encoding  # features.py: request records, what drift monitors (task_base.EncodingMembers)
+    encoding = encoding  # features.py: encode, request records, what drift monitors (task_base.EncodingMembers)
     name = "text-classification"
     schema = data_contract.SCHEMA
     contract = data_contract.__name__
@@ -54,18 +54,6 @@ class TextClassification(EncodingMembers, PlainService):
     monitored = encoding.MONITORED
     reference_split = "val"  # held-out texts: the training texts' words are all in the vocabulary learned on them
     served_modules = ("features.py", "schema.py", "task.py", "texts.py", "tokenizer.py")
-
-    def encode(self, frame: pd.DataFrame, encoder: Any = None) -> np.ndarray:
-        return encoding.encode(frame, encoder)
-
-    def inputs(self, records, encoder: Any = None) -> tuple[np.ndarray, list[dict]]:
-        return encoding.inputs(records, encoder)
-
-    def monitored_frame(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
-        return encoding.monitored(frame, encoder)
-
-    def loggable(self, frame: pd.DataFrame, encoder: Any = None) -> pd.DataFrame:
-        return encoding.loggable(frame, encoder)
 
     def add_adopt_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("data", help="a folder with one subfolder of .txt files per class, or a CSV/Parquet table")
