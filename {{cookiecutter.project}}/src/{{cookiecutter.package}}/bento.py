@@ -36,6 +36,7 @@ SERVED_MODULES = [
     "config.py",
     "plugin.py",
     "service.py",
+    "signals.py",
     "task_base.py",
     *TASK.served_modules,
 ]

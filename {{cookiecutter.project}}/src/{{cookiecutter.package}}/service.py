@@ -25,6 +25,7 @@ from . import config
 from .asgi import send_json
 from .config import REQUEST_LOG_ENV, SERVE_SETTINGS_ENV, TRAFFIC_HEADER, ServiceSettings
 from .plugin import TASK
+from .signals import ModelSignals
 
 # Written by `make package` beside this module in the bento's build context (bento.py); the variable lets
 # tests and `bentoml serve` from a checkout point at one elsewhere.
@@ -44,6 +45,9 @@ class Record(TASK.request_model(SETTINGS.example)):  # the OpenAPI schema shows 
 
 Records = Annotated[list[Record], Field(min_length=1, max_length=SETTINGS.max_records_per_request)]
 
+# The model's own metrics on /metrics (signals.py): class mix, confidence, refusals, input statistics.
+SIGNALS = ModelSignals(SERVED_BY["version"], TASK.class_names, Record.model_fields)
+
 
 class RefusedRequests(logging.Filter):
     """A request the contract refuses is the client's error: one WARNING line naming each field and why, not BentoML's
@@ -54,6 +58,7 @@ class RefusedRequests(logging.Filter):
         status = getattr(getattr(error, "error_code", None), "value", 500)
         if isinstance(error, ValidationError) or (error is not None and status < 500):
             problems = error.errors(include_url=False) if isinstance(error, ValidationError) else [{"msg": str(error)}]
+            SIGNALS.refused(problem.get("loc", ()) for problem in problems)
             where = [".".join(map(str, problem.get("loc", ()))) for problem in problems]
             reasons = "; ".join(f"{at}: {problem['msg']}" for at, problem in zip(where, problems, strict=True))
             record.levelno, record.levelname, record.exc_info, record.exc_text = logging.WARNING, "WARNING", None, None
@@ -177,11 +182,13 @@ class PredictionService(TASK.service_routes()):  # the task's own endpoints, if 
         return [dict(zip(TASK.class_names, map(float, row), strict=True)) for row in probabilities]
 
     def _log(self, logged: list[dict], answers: list[dict], traffic: list[str | None] | None = None) -> None:
-        """The request-log records of a batch, in one write (up to max_batch_size requests), not one per record."""
+        """The request-log records of a batch, in one write (up to max_batch_size requests), not one per record; and
+        the batch's signals on /metrics."""
         now, traffic = _now(), traffic or [TRAFFIC.get()] * len(logged)
         lines = [json.dumps(_entry(now, row, answer, marked))
                  for row, answer, marked in zip(logged, answers, traffic, strict=True)]  # fmt: skip
         self.requests.info("\n".join(lines))
+        SIGNALS.answered(answers, logged)
 
 
 def _now() -> str:

@@ -13,6 +13,7 @@ import bentoml
 import mlflow
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.package }} import config, features, registry
 from {{ cookiecutter.package }}.drift import PREDICTION, drift, read_request_log
@@ -174,6 +175,50 @@ def test_version_names_the_served_model_for_rollout_checks(server, packaged):
     assert answer == {"model": {"name": registry.model_name(), "version": packaged[1].mlflow_version},
                       "bento": packaged[1].bento}  # fmt: skip
     assert wait_deployed(server, packaged[1].mlflow_version, timeout=5)["bento"] == packaged[1].bento
+
+
+def _model_samples(url: str) -> dict[tuple[str, tuple], float]:
+    """The service's own `model_...` samples on /metrics: {(name, sorted labels): value}."""
+    status, body = call(f"{url}/metrics")
+    assert status == 200
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(body) if family.name.startswith("model_")
+            for sample in family.samples}  # fmt: skip
+
+
+def test_metrics_count_the_models_answers_and_refusals_by_version(server, packaged):
+    """/metrics carries the model's own signals (signals.py) per model version: the class mix and the confidence
+    of what it answered, the contract's refusals by field; every label value comes from the model or the contract."""
+    version = packaged[1].mlflow_version
+    known = known_answers()
+    before = _model_samples(server)
+    status, body = call(f"{server}/predict", {"records": known["records"]})
+    assert status == 200
+    answers = json.loads(body)
+    record = known["records"][0]
+    first = next(iter(record))
+    wrong = {**record, first: 12 if isinstance(record[first], str) else "twelve"}
+    assert call(f"{server}/predict", {"records": [wrong]})[0] == 400
+    after = _model_samples(server)
+
+    def grew(name: str, **labels) -> float:
+        key = (name, tuple(sorted({"model_version": version, **labels}.items())))
+        assert key in after, (key, sorted(after)[:20])
+        return after[key] - before.get(key, 0.0)
+
+    picked = [max(answer, key=answer.get) for answer in answers]
+    for name in answers[0]:  # every class has a series, at zero when never predicted
+        assert grew("model_predictions_total", **{"class": name}) == picked.count(name)
+    assert grew("model_confidence_count") == len(answers)
+    assert grew("model_confidence_sum") == pytest.approx(sum(max(a.values()) for a in answers), rel=1e-6)
+    assert grew("model_refused_total", field=first) == 1
+    log = packaged[0] / config.load(config.ServeConfig).request_log.path
+    logged = json.loads(log.read_text().splitlines()[-1])["features"]
+    numeric = {k for k, v in logged.items() if isinstance(v, int | float) and not isinstance(v, bool) and v == v}
+    for column in numeric:  # the request log's numbers, as a sum and a count per column
+        assert 0 < grew("model_input_count", column=column) <= len(answers)
+    labels = {value for _, pairs in after for key, value in pairs if key != "le"}
+    assert labels <= {version, *answers[0], *record, *LOGGED, "request"}, labels - {version, *answers[0], *record}
 
 
 def test_drift_check_reads_the_served_request_log(server, packaged):

@@ -12,6 +12,7 @@ SHIPPED = {
     "plugin.py",
     "schema.py",
     "service.py",
+    "signals.py",
     "task.py",
     "task_base.py",
 }

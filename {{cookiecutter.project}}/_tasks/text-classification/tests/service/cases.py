@@ -15,6 +15,7 @@ SHIPPED = {
     "plugin.py",
     "schema.py",
     "service.py",
+    "signals.py",
     "task.py",
     "task_base.py",
     "texts.py",
