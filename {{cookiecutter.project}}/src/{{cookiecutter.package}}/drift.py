@@ -5,6 +5,8 @@ The reference is a sample of the training split with the model's own predictions
 """
 
 import json
+import os
+import sys
 import tempfile
 import warnings
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from . import config, registry, tracking
+from . import config, production, registry, tracking
 from .config import DriftConfig
 from .evaluate import Model, load_model, predict_proba
 from .plugin import TASK
@@ -331,17 +333,23 @@ def resolve_version(client: MlflowClient, name: str, origin: dict, alias: str | 
     return version
 
 
-def report_paths(drift_cfg: DriftConfig) -> tuple[Path, Path, Path]:
-    """reports/drift.json (the verdict), drift.html (Evidently's report) and drift.md (the report section)."""
+def report_paths(drift_cfg: DriftConfig) -> tuple[Path, Path, Path, Path]:
+    """reports/drift.json (the verdict), drift.html (Evidently's report), drift.md (the report section) and
+    drift.prom (the verdict as Prometheus metrics)."""
     result_path = Path(drift_cfg.result_file)
-    return result_path, result_path.with_suffix(".html"), result_path.with_suffix(".md")
+    return (
+        result_path,
+        result_path.with_suffix(".html"),
+        result_path.with_suffix(".md"),
+        result_path.with_suffix(".prom"),
+    )
 
 
 def drift(current_path: str | Path, alias: str | None = None) -> DriftResult:
     """Check, write reports/drift.{json,html,md} and return the result; raises ContractError for invalid data."""
     drift_cfg = settings()
-    result_path, html_path, markdown_path = report_paths(drift_cfg)
-    for stale in (result_path, html_path, markdown_path):
+    result_path, html_path, markdown_path, metrics_path = report_paths(drift_cfg)
+    for stale in (result_path, html_path, markdown_path, metrics_path):
         stale.unlink(missing_ok=True)  # a failed check must not leave an earlier verdict to be read as this one
     current, origin = load_current(current_path)
     tracking.start(tracking.settings())
@@ -375,7 +383,46 @@ def drift(current_path: str | Path, alias: str | None = None) -> DriftResult:
     snapshot.save_html(str(html_path))  # str: Evidently writes nothing for a Path
     markdown_path.write_text(markdown(result, html_path.name))
     result.write(result_path)
+    pushed = publish(result, metrics_path)
+    if pushed:
+        print(f"drift metrics pushed to {pushed}")
     return result
+
+
+PUSHGATEWAY_ENV = "PUSHGATEWAY_URL"  # the scheduled job's: a Pushgateway Prometheus scrapes (deploy/README.md)
+
+
+def publish(result: DriftResult, textfile: Path) -> str | None:
+    """The verdict where Prometheus sees it: `textfile` (Prometheus' text format, for a node exporter's textfile
+    collector) and, with PUSHGATEWAY_URL set, the Pushgateway. Returns where it was pushed, if it was."""
+    import prometheus_client
+
+    registry = prometheus_client.CollectorRegistry()
+    where = production.namespace(Path.cwd(), result.reference.model)
+    labels = {"namespace": where, "model_version": result.reference.version}
+    gauges = {name: prometheus_client.Gauge(name, text, [*labels, "column"] if "column" in name else [*labels],
+                                            registry=registry)
+              for name, text in production.DRIFT_METRICS.items()}  # fmt: skip
+    gauges[production.DRIFT_SHARE].labels(**labels).set(result.drift_share.share or 0.0)
+    gauges["model_drift_detected"].labels(**labels).set(int(result.drift))
+    for column in [*result.columns, result.prediction]:
+        gauges["model_drift_column_drifted"].labels(**labels, column=column.column).set(int(column.drifted))
+    gauges["model_drift_last_check_timestamp_seconds"].labels(**labels).set(
+        datetime.fromisoformat(result.checked_at).timestamp()
+    )
+    textfile.parent.mkdir(parents=True, exist_ok=True)
+    prometheus_client.write_to_textfile(str(textfile), registry)
+    gateway = os.environ.get(PUSHGATEWAY_ENV)
+    if not gateway:
+        return None
+    try:  # one group per namespace: the next check replaces this one's series, whichever version it compared
+        prometheus_client.push_to_gateway(gateway, job="drift-check", registry=registry,
+                                          grouping_key={"namespace": labels["namespace"]})  # fmt: skip
+    except OSError as error:  # the verdict stands (reports/drift.json, the exit code); only its metrics are late
+        print(f"warning: the drift metrics were not pushed to {gateway} ({error}); {textfile} holds them",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return gateway
 
 
 def drifted_names(result: DriftResult) -> list[str]:

@@ -5,6 +5,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from {{ cookiecutter.package }} import config, registry
 from {{ cookiecutter.package }}.cli import main
@@ -54,7 +55,7 @@ def held_out(trained) -> pd.DataFrame:
     return pd.concat([load_split(splits_dir, name) for name in ("val", "test")], ignore_index=True)
 
 
-def _reports() -> tuple[Path, Path, Path]:
+def _reports() -> tuple[Path, Path, Path, Path]:
     return report_paths(config.load(config.DriftConfig))
 
 
@@ -104,6 +105,14 @@ def test_a_shift_in_one_monitored_column_is_drift_in_that_column(held_out):
     drifted = drifted_names(result)
     assert [name for name in drifted if name != PREDICTION] == SHIFTED  # the model's answers may move too
     assert SHIFTED[0] in _reports()[2].read_text()
+    # ... and the verdict as Prometheus metrics, for the alert and the dashboard (docs/monitoring.md)
+    samples = {(sample.name, sample.labels.get("column")): sample for family
+               in text_string_to_metric_families(_reports()[3].read_text()) for sample in family.samples}  # fmt: skip
+    assert samples[("model_drift_detected", None)].value == 1
+    assert samples[("model_drift_share", None)].value == pytest.approx(result.drift_share.share)
+    assert samples[("model_drift_share", None)].labels["model_version"] == result.reference.version
+    assert {column for (name, column), sample in samples.items()
+            if name == "model_drift_column_drifted" and sample.value == 1} == set(drifted)  # fmt: skip
 
 
 def test_a_changed_class_balance_is_drift_in_label_and_prediction(staging, held_out):
