@@ -20,6 +20,9 @@ UNDER_CRUFT = "_commit" in ANSWERS
 PRUNE = [
     ("open_source_license", {"MIT", "Apache-2.0"}, ["LICENSE"]),
     ("include_notebook", {True}, ["notebooks"]),
+    ("delivery", {"canary", "shadow"}, ["deploy/overlays/production/rollout.yaml",
+                                        "deploy/overlays/production/rollout-transform.yaml"]),
+    ("delivery", {"shadow"}, ["deploy/overlays/production/shadow.yaml"]),
 ]
 
 # Task-specific files live under _tasks/<task>/ with the paths they take in the project: the chosen task's are moved
@@ -51,6 +54,13 @@ def prune(root: Path) -> None:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+
+
+def write_monitoring(root: Path) -> None:
+    """The canary analysis, alerts and dashboard, from the baked configs: the project's own `make monitoring`
+    (production.py needs only PyYAML, which cookiecutter brings)."""
+    module = root / "src" / ANSWERS["package"] / "production.py"
+    subprocess.run([sys.executable, str(module), str(root)], check=True)
 
 
 def template_source() -> str:
@@ -119,6 +129,7 @@ if __name__ == "__main__":
     project_root = Path.cwd()
     lay_task_files(project_root)
     prune(project_root)
+    write_monitoring(project_root)
     save_answers(project_root)
     if not UNDER_CRUFT:
         save_update_record(project_root)

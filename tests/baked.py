@@ -57,6 +57,7 @@ COMBINATIONS = {
         "mlflow_tracking_uri": "https://mlflow.example.com",
         "container_registry": "registry.example.com:5000/ml/team",
         "retrain_cron": "30 2 1,15 * *",
+        "delivery": "replace",
     },
     "accuracy-apache-py313": {
         "project_name": "Ünïcode Straße Fraud Flag",  # becomes the ASCII slug unicode-strasse-fraud-flag
@@ -74,6 +75,7 @@ COMBINATIONS = {
         "task": "text-classification",
         "python_version": "3.12",
         "open_source_license": "Apache-2.0",
+        "delivery": "shadow",
     },
     "image-roc-auc-mit-py312": {
         "task": "image-classification",
@@ -124,6 +126,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Until `url` answers (any status): a server a test started is up; its log's tail if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{url}: the process exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def params(names=None):

@@ -39,8 +39,12 @@ COMMON = [
     "deploy/base/deployment.yaml",
     "deploy/base/hpa.yaml",
     "deploy/base/kustomization.yaml",
+    "deploy/base/pod-monitor.yaml",
     "deploy/base/service.yaml",
     "deploy/model.yaml",
+    "deploy/monitoring/dashboard.yaml",
+    "deploy/monitoring/kustomization.yaml",
+    "deploy/monitoring/prometheus-rule.yaml",
     "deploy/overlays/production/kustomization.yaml",
     "deploy/overlays/staging/kustomization.yaml",
     "pyproject.toml",
@@ -67,6 +71,7 @@ COMMON = [
     "tests/unit/test_bootstrap.py",
     "tests/unit/test_config.py",
     "tests/unit/test_gitops.py",
+    "tests/unit/test_production.py",
     "tests/unit/test_task.py",
 ]
 MODULES = [
@@ -94,12 +99,14 @@ MODULES += [
     "pipeline",
     "plugin",
     "preflight",
+    "production",
     "registry",
     "report",
     "results",
     "retrain",
     "schema",
     "service",
+    "signals",
     "smoke",
 ]
 MODULES += ["splits", "task", "task_base", "template_update", "tracking", "traffic", "train", "validate"]
@@ -119,6 +126,11 @@ def expected_files(context: dict) -> set[str]:
         files |= {"tests/model/test_tokenizer.py", "tests/model/test_pretrained.py"}
     else:
         files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py"}
+    if context["delivery"] != "replace":  # a Rollout in production, judged by the analysis (make monitoring)
+        production = "deploy/overlays/production"
+        files |= {f"{production}/{name}.yaml" for name in ("rollout", "rollout-transform", "analysis-template")}
+    if context["delivery"] == "shadow":
+        files.add("deploy/overlays/production/shadow.yaml")
     if context["open_source_license"] != "Proprietary":
         files.add("LICENSE")
     if context["include_notebook"]:
@@ -210,7 +222,7 @@ def test_every_data_file_parses(baked, name):
     for relative in project.files():
         path = project.path / relative
         if path.suffix in {".yml", ".yaml"}:
-            assert yaml.safe_load(path.read_text()) is not None, relative
+            assert all(document is not None for document in yaml.safe_load_all(path.read_text())), relative
         elif path.suffix == ".toml":
             tomllib.loads(path.read_text())
         elif path.suffix in {".json", ".ipynb"}:

@@ -177,6 +177,22 @@ class LoadtestConfig(Section):
     slo: SloConfig
 
 
+Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*[smh]$")]  # Prometheus' and Argo Rollouts' 30s, 2m, 1h
+
+
+class ProductionConfig(Section):
+    prometheus_url: str = Field(description="the Prometheus the canary analysis queries")
+    window: Duration = Field(description="traffic each analysis measurement looks at")
+    interval: Duration = Field(description="how often the analysis measures")
+    failure_limit: Annotated[int, Field(ge=0)] = Field(description="failed measurements before the rollout aborts")
+    max_latency_ratio: Annotated[float, Field(gt=1)] = Field(description="the canary's p99 over the stable's")
+    latency_floor_ms: Amount = Field(description="the stable version's p99 counts as at least this")
+    max_class_shift: Share = Field(description="total variation distance between the two class mixes")
+    min_confidence: Share = Field(description="alert: mean top-class probability under this")
+    confidence_window: Duration = Field(description="the mean confidence's window")
+    no_traffic_minutes: Count = Field(description="alert: no request for this long")
+
+
 class ServeConfig(Section):
     """configs/serve.yaml: the bento, its service and the checks against it (a task may add its own: task.py)."""
 
@@ -193,6 +209,7 @@ class ServeConfig(Section):
     max_records_per_request: Count = Field(description="a larger request is refused with HTTP 400")
     request_log: RequestLogConfig
     loadtest: LoadtestConfig
+    production: ProductionConfig = Field(description="the canary analysis and the alerts (`make monitoring`)")
 
 
 class ServedModel(Section):
