@@ -262,7 +262,7 @@ IS_SET = re.compile(r"\$\{\{\s*(vars|secrets)\.(\w+) != ''\s*\}\}")  # whether a
 READY = "${{ needs.preflight.outputs.ready == 'true' }}"
 # What each workflow names as missing in a repository with no settings made (and the template's placeholder owner).
 UNSET = {
-    "cd.yml": ["MLFLOW_TRACKING_URI", "STAGING_URL", "PRODUCTION_URL", "REGISTRY"],
+    "cd.yml": ["MLFLOW_TRACKING_URI", "STAGING_URL", "PRODUCTION_URL", "ARGOCD_SERVER", "REGISTRY"],
     "retrain.yml": ["MLFLOW_TRACKING_URI"],
     "template-update.yml": [".cruft.json"],  # it names this template's folder, which no runner has
 }
@@ -372,6 +372,8 @@ def test_with_settings_on_local_stand_ins_the_workflows_run_their_real_steps(scr
     with _mlflow_server(project, tmp_path) as server:
         settings = {"MLFLOW_TRACKING_URI": server, "STAGING_URL": "http://127.0.0.1:9", "PRODUCTION_URL": server}
         settings["REGISTRY_PASSWORD"] = "a-registry-token"  # pragma: allowlist secret
+        settings["ARGOCD_SERVER"] = "http://127.0.0.1:9"
+        settings["ARGOCD_AUTH_TOKEN"] = "an-argocd-token"  # pragma: allowlist secret
         for workflow in UNSET:
             document = _workflow(project, workflow)
             if "REGISTRY" in document.get("env", {}):
@@ -402,6 +404,7 @@ def test_with_settings_on_local_stand_ins_the_workflows_run_their_real_steps(scr
     local = project.make("doctor")  # the project's own sqlite store, after the pipeline the fixture ran
     assert "@staging version" in local.stdout and "bento(s), the newest" in local.stdout, local.stdout
     assert "staging: ghcr.io/your-org/tumor-classifier:unreleased" in local.stdout, local.stdout
-    assert "cd: would skip for MLFLOW_TRACKING_URI, STAGING_URL, PRODUCTION_URL, REGISTRY (" in local.stdout
+    skipped = "cd: would skip for MLFLOW_TRACKING_URI, STAGING_URL, PRODUCTION_URL, ARGOCD_SERVER, REGISTRY ("
+    assert skipped in local.stdout, local.stdout
     gone = project.run("make", "doctor", f"VENV={project.venv}", check=False, MLFLOW_TRACKING_URI="http://127.0.0.1:9")
     assert gone.returncode != 0 and "does not answer" in gone.stdout + gone.stderr, gone.stdout + gone.stderr

@@ -329,6 +329,32 @@ def cmd_wait_deployed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wait_rollout(args: argparse.Namespace) -> int:
+    from .gitops import RolloutFailed, wait_rollout
+
+    try:
+        state = wait_rollout(args.env, args.revision, args.timeout, args.interval)
+    except RolloutFailed as error:
+        print(f"rollout aborted: {error}", file=sys.stderr)
+        return 1
+    print(f"{state['application']}: {state['health']} at {state['revision'][:12]} (Argo CD)")
+    return 0
+
+
+def cmd_monitoring(args: argparse.Namespace) -> int:
+    from . import production
+
+    config.load(ServeConfig), config.load(DriftConfig)  # refused here, naming the key, before a file is written
+    if args.check:
+        stale = production.stale(Path.cwd())
+        for path in stale:
+            print(f"{path}: differs from configs/serve.yaml and configs/drift.yaml: run `make monitoring`")
+        return 1 if stale else 0
+    changed = production.write(Path.cwd())
+    print("\n".join(f"wrote {path}" for path in changed) or "deploy/: the analysis, alerts and dashboard are current")
+    return 0
+
+
 def cmd_model_pin(args: argparse.Namespace) -> int:
     from .gitops import pin_from_gate
 
@@ -483,6 +509,17 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--timeout", type=float, default=600)
     step.add_argument("--interval", type=float, default=5)
     step.set_defaults(run=cmd_wait_deployed)
+
+    step = steps.add_parser("wait-rollout", help="wait for Argo CD to sync the last bump and call it Healthy")
+    step.add_argument("--env", required=True)
+    step.add_argument("--revision", help="the bump's commit (default: the overlay's last commit)")
+    step.add_argument("--timeout", type=float, default=1500)
+    step.add_argument("--interval", type=float, default=10)
+    step.set_defaults(run=cmd_wait_rollout)
+
+    step = steps.add_parser("monitoring", help="write the canary analysis, alerts and dashboard from the configs")
+    step.add_argument("--check", action="store_true", help="only say which files differ (exit 1 if any)")
+    step.set_defaults(run=cmd_monitoring)
 
     step = steps.add_parser("model-pin", help="write deploy/model.yaml: the version a retrain pull request deploys")
     step.add_argument("--version", help="default: the version the last gate registered")

@@ -2,8 +2,9 @@
 
 `bump` writes the image tag and model version into an overlay and commits it; `rollback` reverts the last
 bump; `history` reads which image and model version each overlay held when, from git; `wait_deployed` polls a
-service's /version until it serves the bumped model; `pin` records the model version a retrain pull request
-deploys (deploy/model.yaml).
+service's /version until it serves the bumped model; `wait_rollout` waits for Argo CD to sync a bump and judge it
+(a canary's analysis promotes or aborts it); `pin` records the model version a retrain pull request deploys
+(deploy/model.yaml).
 """
 
 import base64
@@ -12,6 +13,8 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -163,6 +166,67 @@ def wait_deployed(url: str, model_version: str, timeout: float, interval: float 
         f"{url} did not serve model version {model_version} within {timeout:.0f} s (last answer: {last}); "
         "check the Argo CD application and the rollout"
     )
+
+
+ARGOCD_SERVER_ENV, ARGOCD_TOKEN_ENV = "ARGOCD_SERVER", "ARGOCD_AUTH_TOKEN"  # cd.yml: a variable and a secret
+APPLICATIONS = Path("deploy/argocd")  # one Argo CD Application per environment
+
+
+class RolloutFailed(RuntimeError):
+    """Argo CD reports the environment Degraded at the bump: the analysis aborted the rollout."""
+
+
+def application(environment: str) -> str:
+    """The Argo CD Application that syncs the environment's overlay."""
+    return yaml.safe_load((APPLICATIONS / f"{environment}.yaml").read_text())["metadata"]["name"]
+
+
+def application_status(server: str, token: str, name: str) -> dict:
+    """Argo CD's view of an application (its REST API): sync revision and health."""
+    request = urllib.request.Request(f"{server.rstrip('/')}/api/v1/applications/{name}",
+                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read()).get("status", {})
+
+
+def _includes(synced: str, revision: str) -> bool:
+    """Whether the commit Argo CD synced is the bump or a later commit on top of it."""
+    if not synced:
+        return False
+    if synced.startswith(revision) or revision.startswith(synced):
+        return True
+    return subprocess.run(["git", "merge-base", "--is-ancestor", revision, synced], capture_output=True).returncode == 0
+
+
+def wait_rollout(environment: str, revision: str | None = None, timeout: float = 1500, interval: float = 10) -> dict:
+    """Wait until Argo CD has synced the bump (`revision`: the overlay's last commit) and calls the environment
+    Healthy: for a Rollout, every canary step passed its analysis. Degraded (the analysis aborted the rollout, the
+    stable version still serving) raises RolloutFailed at once; no verdict in `timeout` raises TimeoutError."""
+    server, token = os.environ.get(ARGOCD_SERVER_ENV), os.environ.get(ARGOCD_TOKEN_ENV)
+    if not server or not token:
+        raise ValueError(f"{ARGOCD_SERVER_ENV} and {ARGOCD_TOKEN_ENV} must be set: Argo CD's URL and an API token "
+                         "(`argocd account generate-token`); `make preflight WORKFLOW=cd` says where")  # fmt: skip
+    revision = revision or git("log", "-1", "--format=%H", "--", str(overlay(environment).parent))
+    name, deadline, status = application(environment), time.monotonic() + timeout, {}
+    while True:
+        status = application_status(server, token, name)
+        synced, health = status.get("sync", {}).get("revision", ""), status.get("health", {})
+        if _includes(synced, revision):
+            state = {"application": name, "revision": synced, "health": health.get("status"), **health}
+            if health.get("status") == "Healthy":
+                return state
+            if health.get("status") == "Degraded":
+                raise RolloutFailed(
+                    f"{name} is Degraded at {synced[:12]}: {health.get('message') or 'the rollout was aborted'}. The "
+                    f"stable version keeps serving; `make rollback ENV={environment}` reverts the bump in git"
+                )
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"{name}: no verdict on {revision[:12]} within {timeout:.0f} s (Argo CD synced "
+                f"{synced[:12] or 'nothing'}, health {health.get('status')}: {health.get('message', '')}); a "
+                "Suspended rollout waits for a person"
+            )
+        time.sleep(interval)
 
 
 def pin(version: str, reason: str) -> Path:

@@ -92,6 +92,22 @@ STAGING = Setting("STAGING_URL", f"{VARIABLES}: the URL the staging deployment s
 PRODUCTION = Setting(
     "PRODUCTION_URL", f"{VARIABLES}: the URL the production deployment serves at", _url("PRODUCTION_URL")
 )
+
+
+def _argocd() -> str | None:
+    if _url("ARGOCD_SERVER")():
+        return f"{_url('ARGOCD_SERVER')()}: the URL of the platform's Argo CD (its API: `make wait-rollout`)"
+    if os.environ.get("ARGOCD_AUTH_TOKEN_SET", "true") != "true" and not os.environ.get("ARGOCD_AUTH_TOKEN"):
+        return "the secret ARGOCD_AUTH_TOKEN is not set (`argocd account generate-token`)"
+    return None
+
+
+ARGOCD = Setting(
+    "ARGOCD_SERVER",
+    f"{VARIABLES}: Argo CD's URL, and an API token as the secret ARGOCD_AUTH_TOKEN of the environment production: "
+    "CD waits on its verdict on each production rollout",
+    _argocd,
+)
 REGISTRY = Setting(
     "REGISTRY",
     "the container registry in .github/workflows/cd.yml (env: REGISTRY) and the Makefile (REGISTRY): one you can "
@@ -108,7 +124,7 @@ TEMPLATE = Setting(
 # nothing: without a tracking server its gate judges against the floor and the baseline in a throwaway store.
 NEEDS: dict[str, list[Setting]] = {
     "ci": [],
-    "cd": [TRACKING, STAGING, PRODUCTION, REGISTRY],
+    "cd": [TRACKING, STAGING, PRODUCTION, ARGOCD, REGISTRY],
     "retrain": [TRACKING],
     "template-update": [TEMPLATE],
 }

@@ -1,6 +1,10 @@
 """GitOps steps on a scratch git repository: a bump is one commit that renders the new image, a rollback reverts it."""
 
+import contextlib
+import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -112,3 +116,60 @@ def test_pin_keeps_the_file_comments_and_is_read_back_only_when_the_last_commit_
     assert gitops.pinned() == "4"
     gitops.git("commit", "--quiet", "--allow-empty", "-m", "later change")
     assert gitops.pinned() is None
+
+
+@contextlib.contextmanager
+def _argocd(statuses: list[dict]):
+    """Argo CD's REST API as `wait_rollout` reads it (GET /api/v1/applications/<name>, a bearer token), answering
+    with the given statuses in turn: no cluster runs here (docs/testing.md), so its answers are scripted."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            body = json.dumps({"status": statuses[min(len(seen), len(statuses)) - 1]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+
+
+def _status(revision: str, health: str, message: str = "") -> dict:
+    return {"sync": {"status": "Synced", "revision": revision}, "health": {"status": health, "message": message}}
+
+
+def test_wait_rollout_follows_argocd_to_the_bumps_verdict(repo, monkeypatch):
+    before = gitops.git("rev-parse", "HEAD")
+    bump = gitops.bump("production", "ghcr.io/acme/model:b-m2", "2")
+    monkeypatch.setenv(gitops.ARGOCD_TOKEN_ENV, "token")
+    name = gitops.application("production")
+    # the old commit Healthy (not this bump's verdict), then the canary stepping, then promoted
+    healthy = [_status(before, "Healthy"), _status(bump, "Progressing"), _status(bump, "Healthy")]
+    with _argocd(healthy) as (url, seen):
+        monkeypatch.setenv(gitops.ARGOCD_SERVER_ENV, url)
+        state = gitops.wait_rollout("production", timeout=30, interval=0.01)
+    assert state["health"] == "Healthy" and state["revision"] == bump and len(seen) == 3
+    assert seen[0] == (f"/api/v1/applications/{name}", "Bearer token")
+    aborted = [_status(bump, "Progressing"), _status(bump, "Degraded", "RolloutAborted: metric class-shift failed")]
+    with _argocd(aborted) as (url, _):
+        monkeypatch.setenv(gitops.ARGOCD_SERVER_ENV, url)
+        assert main(["wait-rollout", "--env", "production", "--interval", "0.01"]) == 1
+    with _argocd([_status(before, "Degraded")]) as (url, _), pytest.raises(TimeoutError, match="no verdict"):
+        monkeypatch.setenv(gitops.ARGOCD_SERVER_ENV, url)  # an old commit's state is not this bump's
+        gitops.wait_rollout("production", timeout=0.2, interval=0.05)
+
+
+def test_wait_rollout_without_argocd_says_what_to_set(repo, monkeypatch):
+    monkeypatch.delenv(gitops.ARGOCD_SERVER_ENV, raising=False)
+    with pytest.raises(ValueError, match=gitops.ARGOCD_SERVER_ENV):
+        gitops.wait_rollout("production", timeout=1)
