@@ -5,7 +5,6 @@ runs on them with `--serve-artifacts`. A baked project trains, registers, gates 
 and a second client sees the result. The static checks of the top-level deploy/ manifests are here too.
 """
 
-import contextlib
 import glob
 import json
 import os
@@ -14,14 +13,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.baked import TEMPLATE, VENV, BakedProject, free_port
+from tests.baked import TEMPLATE, VENV, BakedProject, free_port, wait_http
 
 IN_CI = bool(os.environ.get("CI"))
 DEPLOY = TEMPLATE / "deploy"
@@ -32,17 +29,6 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEF
 def _unavailable(reason: str) -> None:
     """Skip with the reason on a laptop; in CI (.ci/run installs everything) a missing component fails."""
     (pytest.fail if IN_CI else pytest.skip)(reason)
-
-
-def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{url}: the process exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def _postgres_bin(name: str) -> str | None:
@@ -89,7 +75,7 @@ def s3(tmp_path_factory):
         process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=output, stderr=output)
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{endpoint}/moto-api/", process, log)
+        wait_http(f"{endpoint}/moto-api/", process, log)
         client = boto3.client("s3", endpoint_url=endpoint, **{k.lower(): v for k, v in S3_ENV.items() if "KEY" in k},
                               region_name="us-east-1")  # fmt: skip
         client.create_bucket(Bucket=BUCKET)
@@ -117,7 +103,7 @@ class MlflowServer:
         with self.log.open("a") as output:
             self.process = subprocess.Popen(self.command, stdout=output, stderr=output, env=self.env,
                                             start_new_session=True)  # fmt: skip
-        _wait_http(f"{self.url}/health", self.process, self.log, timeout=180)
+        wait_http(f"{self.url}/health", self.process, self.log, timeout=180)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -257,3 +243,28 @@ def test_argocd_and_runner_files_are_consistent():
     runner = yaml.safe_load((DEPLOY / "runners" / "gpu-runner-values.yaml").read_text())
     assert runner["runnerScaleSetName"] and runner["minRunners"] == 0
     assert runner["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+
+
+def test_observability_applications_match_what_the_baked_projects_expect(baked):
+    """Argo Rollouts, the Prometheus stack and the Pushgateway (deploy/observability): the Prometheus Service the
+    canary analysis queries, every namespace's PodMonitors and rules picked up, dashboards found by their label,
+    and the drift check's pushed labels kept."""
+    if shutil.which("kubectl") is None:
+        _unavailable("kubectl is not installed (apt-get install kubectl)")
+    rendered = subprocess.run(["kubectl", "kustomize", str(DEPLOY / "observability")], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+    apps = {document["metadata"]["name"]: document for document in yaml.safe_load_all(rendered)}
+    assert set(apps) == {"argo-rollouts", "kube-prometheus-stack", "prometheus-pushgateway"}
+    assert all(app["kind"] == "Application" and app["metadata"]["namespace"] == "argocd" for app in apps.values())
+    stack = apps["kube-prometheus-stack"]["spec"]
+    values = stack["source"]["helm"]["valuesObject"]
+    served = f"http://{stack['source']['helm']['releaseName']}-prometheus.{stack['destination']['namespace']}.svc:9090"
+    serve = yaml.safe_load((baked("defaults").path / "configs" / "serve.yaml").read_text())
+    assert serve["production"]["prometheus_url"] == served
+    spec = values["prometheus"]["prometheusSpec"]
+    assert spec["podMonitorSelectorNilUsesHelmValues"] is False and spec["ruleSelectorNilUsesHelmValues"] is False
+    board = yaml.safe_load((baked("defaults").path / "deploy" / "monitoring" / "dashboard.yaml").read_text())
+    label = values["grafana"]["sidecar"]["dashboards"]["label"]
+    assert board["metadata"]["labels"][label] and values["grafana"]["sidecar"]["dashboards"]["searchNamespace"] == "ALL"
+    gateway = apps["prometheus-pushgateway"]["spec"]["source"]["helm"]["valuesObject"]["serviceMonitor"]
+    assert gateway == {"enabled": True, "honorLabels": True}
