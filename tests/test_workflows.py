@@ -144,8 +144,9 @@ def _origin_head(origin) -> str:
 
 def _rendered(project: BakedProject, environment: str) -> tuple[str, str]:
     rendered = project.run("kubectl", "kustomize", f"deploy/overlays/{environment}").stdout
-    deployment = next(doc for doc in yaml.safe_load_all(rendered) if doc["kind"] == "Deployment")
-    template = deployment["spec"]["template"]
+    # the Deployment, or in production the Rollout made from it (delivery: canary or shadow)
+    workload = next(doc for doc in yaml.safe_load_all(rendered) if doc["kind"] in {"Deployment", "Rollout"})
+    template = workload["spec"]["template"]
     return template["spec"]["containers"][0]["image"], template["metadata"]["labels"]["model-version"]
 
 
