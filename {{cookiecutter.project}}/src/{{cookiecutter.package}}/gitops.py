@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -207,7 +206,7 @@ def wait_rollout(environment: str, revision: str | None = None, timeout: float =
         raise ValueError(f"{ARGOCD_SERVER_ENV} and {ARGOCD_TOKEN_ENV} must be set: Argo CD's URL and an API token "
                          "(`argocd account generate-token`); `make preflight WORKFLOW=cd` says where")  # fmt: skip
     revision = revision or git("log", "-1", "--format=%H", "--", str(overlay(environment).parent))
-    name, deadline, status = application(environment), time.monotonic() + timeout, {}
+    name, deadline = application(environment), time.monotonic() + timeout
     while True:
         status = application_status(server, token, name)
         synced, health = status.get("sync", {}).get("revision", ""), status.get("health", {})

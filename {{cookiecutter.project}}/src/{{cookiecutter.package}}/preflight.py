@@ -95,8 +95,8 @@ PRODUCTION = Setting(
 
 
 def _argocd() -> str | None:
-    if _url("ARGOCD_SERVER")():
-        return f"{_url('ARGOCD_SERVER')()}: the URL of the platform's Argo CD (its API: `make wait-rollout`)"
+    if problem := _url("ARGOCD_SERVER")():
+        return f"{problem}: the URL of the platform's Argo CD (its API: `make wait-rollout`)"
     if os.environ.get("ARGOCD_AUTH_TOKEN_SET", "true") != "true" and not os.environ.get("ARGOCD_AUTH_TOKEN"):
         return "the secret ARGOCD_AUTH_TOKEN is not set (`argocd account generate-token`)"
     return None

@@ -273,20 +273,24 @@ def rendered(root: Path) -> dict[Path, str]:
     return files
 
 
+def _differing(root: Path) -> dict[Path, str]:
+    """The generated files that differ from what the configs give, with the text they should hold."""
+    return {path: text for path, text in rendered(root).items()
+            if not (root / path).is_file() or (root / path).read_text() != text}  # fmt: skip
+
+
 def stale(root: Path) -> list[Path]:
     """The generated files that differ from what the configs give."""
-    return [path for path, text in rendered(root).items()
-            if not (root / path).is_file() or (root / path).read_text() != text]  # fmt: skip
+    return list(_differing(root))
 
 
 def write(root: Path) -> list[Path]:
     """Write the files that differ; returns them."""
-    changed = stale(root)
-    texts = rendered(root)
-    for path in changed:
+    changed = _differing(root)
+    for path, text in changed.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(texts[path])
-    return changed
+        (root / path).write_text(text)
+    return list(changed)
 
 
 if __name__ == "__main__":  # the bake's hook: python production.py <project root>
