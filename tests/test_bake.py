@@ -100,6 +100,7 @@ MODULES += [
     "plugin",
     "preflight",
     "production",
+    "progress",
     "registry",
     "report",
     "results",
@@ -125,7 +126,7 @@ def expected_files(context: dict) -> set[str]:
         files |= {f"src/{context['package']}/{module}.py" for module in ("texts", "tokenizer", "text_data")}
         files |= {"tests/model/test_tokenizer.py", "tests/model/test_pretrained.py"}
     else:
-        files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py"}
+        files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py", "tests/data/test_stream.py"}
     if context["delivery"] != "replace":  # a Rollout in production, judged by the analysis (make monitoring)
         production = "deploy/overlays/production"
         files |= {f"{production}/{name}.yaml" for name in ("rollout", "rollout-transform", "analysis-template")}

@@ -38,19 +38,14 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .splits import split_and_save
-    from .validate import load_valid
+    from .splits import validate_and_split
 
     source = args.file or config.load(DataConfig).raw
-    frame = load_valid(source)
-    from .plugin import TASK
-
-    print(f"{source}: {TASK.describe(frame)} pass the data contract")
-    if args.no_split:
-        return 0
-    directory, parts = split_and_save(frame, source)
-    sizes = ", ".join(f"{name} {len(part)}" for name, part in parts.items())
-    print(f"saved the split to {directory}/ ({sizes}); every later step reads these rows")
+    rows, manifest = validate_and_split(source, split_it=not args.no_split)
+    print(f"{source}: {rows:,} rows pass the data contract")
+    if manifest is not None:
+        sizes = ", ".join(f"{name} {part['rows']:,}" for name, part in manifest["parts"].items())
+        print(f"saved the split to {config.load(DataConfig).splits_dir}/ ({sizes}); every later step reads these rows")
     return 0
 
 

@@ -52,6 +52,8 @@ class DataConfig(Section):
     val_fraction: Fraction = Field(description="share of the rows in the validation part")
     test_fraction: Fraction = Field(description="share of the rows in the test part")
     seed: int = Field(ge=0, description="the split's random seed")
+    batch_rows: Count = Field(100_000, description="rows `make validate` reads and checks at a time")
+    shard_rows: Count = Field(250_000, description="rows per Parquet shard of the saved split")
 
     @model_validator(mode="after")
     def _room_to_train(self):
@@ -64,7 +66,9 @@ class DataConfig(Section):
 class DataModuleConfig(Section):
     """The task's LightningDataModule's keyword arguments (a task may add its own: task.py)."""
 
-    batch_size: Count = Field(description="training rows per step")
+    batch_size: Count | Literal["auto"] = Field(
+        description="training rows per step; auto: by the training split's size (data.auto_batch_size)"
+    )
     eval_batch_size: Count = Field(description="rows per step when validating and predicting")
 
 

@@ -1,25 +1,36 @@
-"""The saved split: seeded, stratified, written once by `make validate` with a manifest of hashes.
+"""The saved split: seeded, stratified, written once by `make validate` as Parquet shards with a manifest of hashes.
 
-Kept apart from data.py (the DataModule) so `make validate` does not import Lightning.
+`make validate` reads the data in batches (validate.read_batches), checks each against the contract and writes the
+split part by part, shard by shard: memory follows a batch, not the table. Kept apart from data.py (the DataModule)
+so `make validate` does not import Lightning.
 """
 
 import hashlib
 import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
 from . import config
 from .config import DataConfig
 from .plugin import TASK
-from .validate import STANDARD, ContractError, read_table, validate_frame, write_table
+from .validate import TEXT, ContractError, FailureLog, Reread, read_batches, settled, validate_frame
 
 SPLITS = ("train", "val", "test")
+FORMAT = "parquet-shards"
+SHARD = "part-{:05d}.parquet"
 
 
 def file_sha256(path: str | Path) -> str:
-    """The file's hash; for a folder (of images), one hash over every file's relative path and content."""
+    """The file's hash; for a folder (of images, of shards), one hash over every file's relative path and content."""
     digest = hashlib.sha256()
     path = Path(path)
     if path.is_dir():
@@ -32,64 +43,261 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
-    """Stratified, seeded split: the same data and seed give the same rows in each part.
+def assign(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Each row's part (0 train, 1 val, 2 test), stratified by label and seeded: the same labels and seed give the
+    same assignment, whether the rows were read at once or in batches.
 
-    Rows with the same features.GROUP value (identical image files) go to one part together: a duplicate in both
-    training and test would flatter the test score.
+    Rows with the same `groups` value (identical image files) go to one part together: a duplicate in both training
+    and test would flatter the test score.
     """
     if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise ValueError(
             f"val_fraction={val_fraction} and test_fraction={test_fraction} must be in (0, 1) and sum below 1"
         )
-    if TASK.group is not None and frame[TASK.group].duplicated().any():
-        firsts = split(frame.drop_duplicates(TASK.group), val_fraction, test_fraction, seed)
-        return {name: frame[frame[TASK.group].isin(part[TASK.group])] for name, part in firsts.items()}
-    rest, test = train_test_split(frame, test_size=test_fraction, random_state=seed, stratify=frame[TASK.label])
-    train, val = train_test_split(
-        rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=rest[TASK.label]
+    if groups is not None:
+        first = ~pd.Series(groups).duplicated().to_numpy()
+        if not first.all():
+            parts = assign(labels[first], val_fraction, test_fraction, seed)
+            return pd.Series(groups).map(pd.Series(parts, index=groups[first])).to_numpy(np.int8)
+    positions = np.arange(len(labels))
+    rest, test = train_test_split(positions, test_size=test_fraction, random_state=seed, stratify=labels)
+    _, val = train_test_split(
+        rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=labels[rest]
     )
-    return {"train": train, "val": val, "test": test}
+    parts = np.zeros(len(labels), dtype=np.int8)
+    parts[val], parts[test] = 1, 2
+    return parts
+
+
+def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
+    """The frame's rows in each part (assign), in the frame's order."""
+    groups = frame[TASK.group].to_numpy() if TASK.group is not None else None
+    parts = assign(frame[TASK.label].astype(str).to_numpy(), val_fraction, test_fraction, seed, groups)
+    return {name: frame[parts == index] for index, name in enumerate(SPLITS)}
+
+
+class SplitWriter:
+    """Rows into `<directory>/<part>/part-NNNNN.parquet`, at most `shard_rows` rows per shard.
+
+    Everything is written to a staging folder beside `directory` and moved into place by commit(): a failure
+    (abort) leaves the split that was there as it was.
+    """
+
+    def __init__(self, directory: str | Path, shard_rows: int):
+        self.directory, self.shard_rows = Path(directory), shard_rows
+        self.staging = self.directory.with_name(self.directory.name + ".staging")
+        shutil.rmtree(self.staging, ignore_errors=True)  # what a killed run left
+        self.staging.mkdir(parents=True)
+        self.schema: pa.Schema | None = None
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.shards: dict[str, list[dict]] = {name: [] for name in SPLITS}
+        self.classes: dict[str, Counter] = {name: Counter() for name in SPLITS}
+
+    def write(self, name: str, frame: pd.DataFrame) -> None:
+        """Append validated rows (indexed by their row in the source) to part `name`."""
+        if frame.empty:
+            return
+        self.classes[name].update(frame[TASK.label].astype(str).value_counts().to_dict())
+        table = pa.Table.from_pandas(frame.rename_axis("source_row").reset_index(), preserve_index=False)
+        if self.schema is None:
+            self.schema = settled(table.schema)
+        table = table.cast(self.schema)
+        while table.num_rows:
+            shards = self.shards[name]
+            if not shards or shards[-1]["rows"] >= self.shard_rows:
+                self._open(name)
+            room = self.shard_rows - shards[-1]["rows"]
+            self.writers[name].write_table(table.slice(0, room))
+            shards[-1]["rows"] += min(room, table.num_rows)
+            table = table.slice(room)
+
+    def _open(self, name: str) -> None:
+        if name in self.writers:
+            self.writers[name].close()
+        path = self.staging / name / SHARD.format(len(self.shards[name]))
+        path.parent.mkdir(exist_ok=True)
+        self.writers[name] = pq.ParquetWriter(path, self.schema)
+        self.shards[name].append({"file": path.relative_to(self.staging).as_posix(), "rows": 0})
+
+    def commit(self, source: str | Path) -> dict:
+        """Close the shards, write the manifest (rows, classes and a hash per part) and move the split into place."""
+        for writer in self.writers.values():
+            writer.close()
+        manifest = {"source": str(source), "source_sha256": file_sha256(source), "format": FORMAT, "parts": {}}
+        for name in SPLITS:
+            (self.staging / name).mkdir(exist_ok=True)
+            manifest["parts"][name] = {
+                "rows": sum(shard["rows"] for shard in self.shards[name]),
+                "sha256": file_sha256(self.staging / name),
+                "classes": dict(sorted(self.classes[name].items())),
+                "shards": self.shards[name],
+            }
+        (self.staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.staging.rename(self.directory)
+        return manifest
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def save_splits(parts: dict[str, pd.DataFrame], directory: str | Path, source: str | Path) -> dict:
-    """Write each part as CSV (keeping the source row number) and a manifest with their hashes."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    manifest = {"source": str(source), "source_sha256": file_sha256(source), "parts": {}}
-    for name, part in parts.items():
-        path = directory / f"{name}.csv"
-        write_table(part.rename_axis("source_row").reset_index(), path, STANDARD)
-        manifest["parts"][name] = {"rows": len(part), "sha256": file_sha256(path)}
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    """Write each part (rows indexed by their source row) as shards, and the manifest; returns the manifest."""
+    writer = SplitWriter(directory, config.load(DataConfig).shard_rows)
+    try:
+        for name in SPLITS:
+            writer.write(name, parts[name])
+        return writer.commit(source)
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def read_manifest(directory: str | Path) -> dict:
+    """The saved split's manifest; a clear error where there is none, or one an older version wrote (CSV parts)."""
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise ContractError(f"{directory}/ holds a split in an older format. Run `make validate` to save it again.")
     return manifest
 
 
 def check_split_current(directory: str | Path, source: str | Path) -> None:
     """Refuse to go on when the source data changed after the split was saved (it was not re-validated)."""
-    manifest_path = Path(directory) / "manifest.json"
-    if not manifest_path.is_file():
-        raise ContractError(f"{manifest_path}: no saved split. Run `make validate` first.")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(directory)
     if Path(source).exists() and manifest["source_sha256"] != file_sha256(source):
         raise ContractError(
             f"{source} changed after the split in {directory}/ was saved. Run `make validate` to check and re-split it."
         )
 
 
-def load_split(directory: str | Path, name: str) -> pd.DataFrame:
-    """Read one saved part, validated against the contract again (a hand-edited split is caught too)."""
-    path = Path(directory) / f"{name}.csv"
-    if not path.is_file():
-        raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
-    frame = read_table(path, dialect=STANDARD).set_index("source_row")
-    return validate_frame(frame, path)
+def check_part_current(directory: str | Path, name: str) -> dict:
+    """The part's manifest entry, once its shards are checked against the hash `make validate` recorded: a hand-edited
+    split is refused, not trained on."""
+    part = read_manifest(directory)["parts"][name]
+    if file_sha256(Path(directory) / name) != part["sha256"]:
+        raise ContractError(
+            f"{directory}/{name}/ changed after `make validate` saved it. Run `make validate` to check and re-split it."
+        )
+    return part
+
+
+def load_split(directory: str | Path, name: str, rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """Read one saved part, validated against the contract again (a hand-edited split is caught too): whole, or a
+    seeded sample of at most `rows` rows read shard by shard (what a step needs of a part of millions of rows)."""
+    part = read_manifest(directory)["parts"][name]
+    path = Path(directory) / name
+    if rows is None or part["rows"] <= rows:
+        frame = pq.read_table(path).to_pandas()
+    else:
+        wanted = np.sort(np.random.default_rng(seed).choice(part["rows"], size=rows, replace=False))
+        pieces, start = [], 0
+        for shard in part["shards"]:
+            inside = wanted[(wanted >= start) & (wanted < start + shard["rows"])] - start
+            if len(inside):
+                pieces.append(pq.read_table(Path(directory) / shard["file"]).take(inside).to_pandas())
+            start += shard["rows"]
+        frame = pd.concat(pieces, ignore_index=True)
+    return validate_frame(frame.set_index("source_row"), path)
+
+
+def label_codes_sorted(levels: dict[str, int], codes: np.ndarray) -> np.ndarray:
+    """Codes numbered by first appearance, renumbered in the labels' sorted order (as np.unique numbers them): the
+    stratified assignment is then the one the labels themselves give."""
+    names = sorted(levels)
+    remap = np.empty(len(levels), dtype=np.int32)
+    for rank, label in enumerate(names):
+        remap[levels[label]] = rank
+    return remap[codes]
+
+
+def validate_and_split(source: str | Path, split_it: bool = True, progress: bool = True) -> tuple[int, dict | None]:
+    """`make validate`: check the data batch by batch, then write the split as configs/data.yaml says.
+
+    First pass: each batch is checked (every failure of every batch is reported, with its line in the file) and, while
+    none failed, spooled as validated Parquet. Second pass: the spool's rows go to their parts. A failure anywhere
+    writes nothing. Returns (rows, manifest or None when not split).
+    """
+    text = list(TEXT)
+    while True:
+        try:
+            return _validate_and_split(source, split_it, progress, text)
+        except Reread as reread:  # a late batch held a value the column's guessed type cannot take
+            text.append(reread.column)
+
+
+def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text: list[str]) -> tuple[int, dict | None]:
+    data_cfg = config.load(DataConfig)
+    directory = Path(data_cfg.splits_dir)
+    writer = SplitWriter(directory, data_cfg.shard_rows) if split_it else None
+    spool_path = writer.staging / "validated.parquet" if writer else None
+    spool: pq.ParquetWriter | None = None
+    failures = FailureLog(source)
+    levels: dict[str, int] = {}
+    codes: list[np.ndarray] = []
+    groups: list[np.ndarray] = []
+    rows, started, shown = 0, time.monotonic(), time.monotonic()
+    try:
+        for start, batch in read_batches(source, data_cfg.batch_rows, text):
+            rows = start + len(batch)
+            valid = failures.check(batch, start)
+            if progress and time.monotonic() - shown > 10:
+                shown = time.monotonic()
+                print(f"  validate: {rows:,} rows checked in {shown - started:.0f} s", flush=True)
+            if valid is None or writer is None or failures.count:
+                continue
+            for label in valid[TASK.label].astype(str).unique():
+                levels.setdefault(label, len(levels))
+            codes.append(valid[TASK.label].astype(str).map(levels).to_numpy(np.int32))
+            if TASK.group is not None:
+                groups.append(valid[TASK.group].to_numpy())
+            table = pa.Table.from_pandas(valid.rename_axis("source_row").reset_index(), preserve_index=False)
+            if spool is None:
+                spool = pq.ParquetWriter(spool_path, settled(table.schema))
+            spool.write_table(table.cast(spool.schema))
+        failures.raise_if_any()
+        if writer is None:
+            return rows, None
+        parts = assign(
+            label_codes_sorted(levels, np.concatenate(codes)),
+            data_cfg.val_fraction,
+            data_cfg.test_fraction,
+            data_cfg.seed,
+            np.concatenate(groups) if groups else None,
+        )
+        spool.close()
+        spool = None
+        _distribute(pq.ParquetFile(spool_path).iter_batches(batch_size=data_cfg.batch_rows), parts, writer)
+        spool_path.unlink()
+        return rows, writer.commit(source)
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        if writer is not None:
+            writer.abort()
+        raise
+
+
+def _distribute(batches: Iterable[pa.RecordBatch], parts: np.ndarray, writer: SplitWriter) -> None:
+    """Send each spooled row to its part (`parts`, by position in the spool)."""
+    offset = 0
+    for batch in batches:
+        frame = batch.to_pandas().set_index("source_row")
+        mine = parts[offset : offset + len(frame)]
+        offset += len(frame)
+        for index, name in enumerate(SPLITS):
+            writer.write(name, frame[mine == index])
 
 
 def split_and_save(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, pd.DataFrame]]:
-    """`make validate`'s second half: the validated frame split as configs/data.yaml says, saved; (folder, parts)."""
+    """A validated frame split as configs/data.yaml says, saved; (folder, parts)."""
     data_cfg = config.load(DataConfig)
     parts = split(frame, data_cfg.val_fraction, data_cfg.test_fraction, data_cfg.seed)
-    directory = data_cfg.splits_dir
-    save_splits(parts, directory, source)
-    return directory, parts
+    save_splits(parts, data_cfg.splits_dir, source)
+    return data_cfg.splits_dir, parts

@@ -1,6 +1,5 @@
 """Train the classifier with Lightning and record everything needed to reproduce it in MLflow."""
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -15,11 +14,16 @@ from mlflow.models import infer_signature
 
 from . import config, tracking
 from .config import ConfigError, DataConfig, ModelConfig, TrainConfig
-from .data import check_split_current, datamodule, file_sha256, load_split
+from .data import auto_batch_size, check_split_current, datamodule, load_split, read_manifest
 from .drift import log_reference
 from .evaluate import ENCODER_FILES, Model
 from .model import Classifier, Probabilities
 from .plugin import TASK
+from .progress import EpochLines, resolve_progress_bar
+
+# Rows of a part the run's lineage reads (the logged datasets' schema and profile, the drift reference's sample, the
+# input example): a seeded sample of a part larger than this, so logging does not hold a table of millions of rows.
+LINEAGE_ROWS = 100_000
 
 
 def resolve_precision(precision: str) -> str:
@@ -71,12 +75,16 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
     L.seed_everything(train_cfg.seed, workers=True)
 
     check_split_current(data_cfg.splits_dir, data_cfg.raw)
-    data = datamodule(data_cfg.splits_dir, **train_cfg.datamodule.model_dump())
+    settings = train_cfg.datamodule.model_dump()
+    if settings["batch_size"] == "auto":
+        settings["batch_size"] = auto_batch_size(read_manifest(data_cfg.splits_dir)["parts"]["train"]["rows"])
+    data = datamodule(data_cfg.splits_dir, **settings)
     model = Classifier(num_features=TASK.num_inputs, num_classes=len(TASK.classes), **model_cfg.model_dump())
     model.fit_inputs(data.train_features())
 
     trainer_cfg = dict(train_cfg.trainer)
     trainer_cfg["precision"] = resolve_precision(str(trainer_cfg.get("precision", "auto")))
+    trainer_cfg["enable_progress_bar"] = resolve_progress_bar(trainer_cfg.get("enable_progress_bar", "auto"))
     # Only rank 0 talks to MLflow (two processes creating one sqlite store race each other); the other
     # ranks still compute and sync every metric. ModelCheckpoint broadcasts rank 0's directory to them.
     logger, run_id = False, "rank-nonzero"
@@ -93,10 +101,11 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
         **train_cfg.checkpoint,
     )
     stopping = EarlyStopping(**train_cfg.early_stopping)
-    trainer = L.Trainer(logger=logger, callbacks=[checkpoint, stopping], **trainer_cfg)
+    progress = [] if trainer_cfg["enable_progress_bar"] else [EpochLines()]
+    trainer = L.Trainer(logger=logger, callbacks=[checkpoint, stopping, *progress], **trainer_cfg)
     if logger:
         params = flatten({"train": train_cfg.model_dump(), "data": data_cfg.model_dump()})
-        params |= {"trainer.precision": trainer_cfg["precision"]}
+        params |= {"trainer.precision": trainer_cfg["precision"], "datamodule.batch_size": settings["batch_size"]}
         logger.log_hyperparams(params)
     trainer.fit(model, datamodule=data)
     if not trainer.is_global_zero:
@@ -108,7 +117,7 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
 def log_lineage(best: Classifier, run_id: str, data_cfg: DataConfig, trainer: L.Trainer) -> dict:
     """Log the model (signature + input example), the contract, data hashes and the commit to the run."""
     splits_dir = Path(data_cfg.splits_dir)
-    train_frame = load_split(splits_dir, "train")
+    train_frame = load_split(splits_dir, "train", rows=LINEAGE_ROWS)
     served = Probabilities(best).eval()
     with tempfile.TemporaryDirectory() as scratch:
         # The encoder's files (a tokenizer) are written, then read back as evaluation, the gate and the service read
@@ -130,6 +139,7 @@ def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, traine
     encoder files: `logged`). Returns MLflow's ModelInfo."""
     example, signature, encoder_files = logged
     splits_dir = Path(data_cfg.splits_dir)
+    manifest = read_manifest(splits_dir)
     commit, dirty = tracking.git_commit()
     with mlflow.start_run(run_id=run_id):
         mlflow.set_tags(
@@ -137,18 +147,18 @@ def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, traine
                 "mlflow.source.git.commit": commit,
                 "git.dirty": str(dirty).lower(),
                 "data.source": data_cfg.raw,
-                # Checked against the raw data before training (check_split_current): not hashed a third time.
-                "data.source.sha256": json.loads((splits_dir / "manifest.json").read_text())["source_sha256"],
-                "data.train.sha256": file_sha256(splits_dir / "train.csv"),
+                # Checked against the raw data and the shards before training: not hashed a third time.
+                "data.source.sha256": manifest["source_sha256"],
+                "data.train.sha256": manifest["parts"]["train"]["sha256"],
                 "device": str(trainer.strategy.root_device),
                 "epochs_trained": str(trainer.current_epoch),
             }
         )
         for name in ("train", "val", "test"):
-            frame = train_frame if name == "train" else load_split(splits_dir, name)
-            dataset = mlflow.data.from_pandas(
-                frame, source=str(splits_dir / f"{name}.csv"), targets=TASK.label, name=name
-            )
+            frame = train_frame if name == "train" else load_split(splits_dir, name, rows=LINEAGE_ROWS)
+            digest = manifest["parts"][name]["sha256"][:8]  # the whole part's, whether or not the frame is a sample
+            source = str(splits_dir / name)
+            dataset = mlflow.data.from_pandas(frame, source=source, targets=TASK.label, name=name, digest=digest)
             mlflow.log_input(dataset, context={"train": "training", "val": "validation", "test": "testing"}[name])
         with tempfile.TemporaryDirectory() as scratch:
             contract = Path(scratch) / "contract.yaml"
@@ -156,7 +166,10 @@ def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, traine
             mlflow.log_artifact(str(contract), artifact_path="contract")
         mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
         # What a drift check compares this version's inputs with: a sample of the task's reference split.
-        reference = train_frame if TASK.reference_split == "train" else load_split(splits_dir, TASK.reference_split)
+        if TASK.reference_split == "train":
+            reference = train_frame
+        else:
+            reference = load_split(splits_dir, TASK.reference_split, rows=LINEAGE_ROWS)
         log_reference(reference, model)
         info = mlflow.pytorch.log_model(
             model.program,

@@ -1,10 +1,13 @@
 """Check a table against the data contract and report every failure, not just the first."""
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
+import pyarrow
 
 from .plugin import TASK
 
@@ -67,23 +70,96 @@ def read_table(path: str | Path, text: list[str] = TEXT, dialect: dict | None = 
     import pyarrow
     import pyarrow.csv
 
-    text_types = dict.fromkeys(text, pyarrow.string())
     try:
-        options = pyarrow.csv.ConvertOptions(
-            column_types=text_types, strings_can_be_null=True, decimal_point=dialect["decimal"]
-        )
-        # pyarrow's own conversion: an integer column with gaps becomes float64 (pandas' pyarrow engine refuses it)
-        return pyarrow.csv.read_csv(
-            path,
-            read_options=pyarrow.csv.ReadOptions(encoding=dialect["encoding"]),
-            # A quoted value may span lines (a text with paragraphs): parsed as one value, not as a ragged row.
-            parse_options=pyarrow.csv.ParseOptions(delimiter=dialect["delimiter"], newlines_in_values=True),
-            convert_options=options,
-        ).to_pandas()
+        return pyarrow.csv.read_csv(path, **_csv_options(dialect, text)).to_pandas()
     except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        read_as = ", ".join(f"{key} {value!r}" for key, value in dialect.items())
-        raise ContractError(f"{path}: not a readable CSV file ({reason}; read with {read_as}).") from None
+        raise _unreadable(path, error, dialect) from None
+
+
+def _csv_options(dialect: dict, text: list[str], block_size: int | None = None) -> dict:
+    """pyarrow's reading options for a CSV file in `dialect`, the `text` columns as text."""
+    import pyarrow
+    import pyarrow.csv
+
+    read = pyarrow.csv.ReadOptions(encoding=dialect["encoding"])
+    if block_size:
+        read.block_size = block_size
+    return {
+        "read_options": read,
+        # A quoted value may span lines (a text with paragraphs): parsed as one value, not as a ragged row.
+        "parse_options": pyarrow.csv.ParseOptions(delimiter=dialect["delimiter"], newlines_in_values=True),
+        # pyarrow's own conversion: an integer column with gaps becomes float64 (pandas' pyarrow engine refuses it)
+        "convert_options": pyarrow.csv.ConvertOptions(
+            column_types=dict.fromkeys(text, pyarrow.string()),
+            strings_can_be_null=True,
+            decimal_point=dialect["decimal"],
+        ),
+    }
+
+
+def _unreadable(path: Path, error: Exception, dialect: dict) -> ContractError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    read_as = ", ".join(f"{key} {value!r}" for key, value in dialect.items())
+    return ContractError(f"{path}: not a readable CSV file ({reason}; read with {read_as}).")
+
+
+class Reread(Exception):
+    """A later batch of a CSV file holds a value its column's type (guessed from the first batch) cannot take: read
+    the file again with that column as text, so that the contract names each such value and its line."""
+
+    def __init__(self, column: str):
+        super().__init__(column)
+        self.column = column
+
+
+def read_batches(
+    path: str | Path, batch_rows: int, text: list[str] = TEXT, dialect: dict | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """The table in batches of about `batch_rows` rows, each with the position of its first row: (start, frame).
+
+    Parquet: by row groups of `batch_rows`. CSV: pyarrow's streaming reader, in blocks sized from the first lines'
+    length. A folder (an image index) or a file read_table refuses comes whole, as read_table gives it. There is
+    always at least one batch, empty for a table without rows.
+    """
+    dialect = {**STANDARD, **(DIALECT if dialect is None else dialect)}
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or not path.is_file() or path.stat().st_size == 0:
+        yield 0, read_table(path, text, dialect)
+        return
+    import pyarrow
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    if suffix in {".parquet", ".pq"}:
+        try:
+            reader = pyarrow.parquet.ParquetFile(path)
+        except Exception as error:  # pyarrow raises many kinds for a file that is not Parquet
+            raise ContractError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error}).") from None
+        start = 0
+        for batch in reader.iter_batches(batch_size=batch_rows):
+            yield start, batch.to_pandas()
+            start += batch.num_rows
+        if start == 0:
+            yield 0, reader.schema_arrow.empty_table().to_pandas()
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    line_bytes = max(1, len(head) // max(1, head.count(b"\n")))
+    block = min(max(line_bytes * batch_rows, 1 << 16), 1 << 28)
+    start = 0
+    try:
+        reader = pyarrow.csv.open_csv(path, **_csv_options(dialect, text, block))
+        for batch in reader:
+            yield start, batch.to_pandas()
+            start += batch.num_rows
+        if start == 0:
+            yield 0, reader.schema.empty_table().to_pandas()
+    except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
+        match = re.match(r"In CSV column #(\d+): CSV conversion error", str(error))
+        if match and start > 0:
+            raise Reread(reader.schema.names[int(match.group(1))]) from None
+        raise _unreadable(path, error, dialect) from None
 
 
 def detect_dialect(path: Path, given: dict | None = None) -> dict:
@@ -142,23 +218,50 @@ def read_folder(path: Path) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, dialect: dict | None = None) -> None:
-    """Write a frame as CSV in `dialect` (the contract's by default; by pyarrow, ~7x faster than pandas, in the
-    standard one) or, by its suffix, as Parquet."""
+    """Write a frame as CSV in `dialect` (the contract's by default) or, by its suffix, as Parquet."""
+    path = Path(path)
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        frame.to_parquet(path, index=False)
+        return
+    path.unlink(missing_ok=True)
+    append_table(frame, path, dialect)
+
+
+def append_table(frame: pd.DataFrame, path: str | Path, dialect: dict | None = None) -> None:
+    """Append a frame's rows to a CSV file in `dialect`, with the header when the file is new: a table written a
+    batch at a time. By pyarrow (~7x faster than pandas) in the standard dialect."""
     import pyarrow
     import pyarrow.csv
 
     path = Path(path)
     dialect = {**STANDARD, **(DIALECT if dialect is None else dialect)}
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        frame.to_parquet(path, index=False)
-        return
+    new = not path.exists()
     if dialect == STANDARD:
         try:
-            pyarrow.csv.write_csv(pyarrow.Table.from_pandas(frame, preserve_index=False), str(path))
-            return
+            table = pyarrow.Table.from_pandas(frame, preserve_index=False)
         except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):  # a column of mixed types (text in a number column)
-            pass
-    frame.to_csv(path, index=False, sep=dialect["delimiter"], decimal=dialect["decimal"], encoding=dialect["encoding"])
+            table = None
+        if table is not None:
+            with open(path, "ab") as handle:
+                pyarrow.csv.write_csv(table, handle, write_options=pyarrow.csv.WriteOptions(include_header=new))
+            return
+    frame.to_csv(
+        path,
+        mode="a",
+        header=new,
+        index=False,
+        sep=dialect["delimiter"],
+        decimal=dialect["decimal"],
+        encoding=dialect["encoding"],
+    )
+
+
+def settled(schema: pyarrow.Schema) -> pyarrow.Schema:
+    """A first batch's Arrow schema where a column it held no value of (null type) is text: every later batch is cast
+    to it, so that one Parquet file (or all shards of a split) holds one schema."""
+    return pyarrow.schema(
+        [pyarrow.field(f.name, pyarrow.string()) if pyarrow.types.is_null(f.type) else f for f in schema]
+    )
 
 
 def _summarise(failures: pd.DataFrame, line_offset: int, names: pd.Series | None = None) -> pd.DataFrame:
@@ -231,6 +334,44 @@ def _message(failures: pd.DataFrame, source: str | Path, line_offset: int, names
         "Fix these rows or columns in the file, or, if the data is right and the contract is out of date, "
         f"change the contract in src/{CONTRACT.replace('.', '/')}.py and retrain."
     )
+
+
+class FailureLog:
+    """Every contract failure of a table read in batches (read_batches), reported once at the end, with its line in
+    the file; reading stops after MAX failures (the report says where)."""
+
+    MAX = 10_000
+
+    def __init__(self, source: str | Path, schema: pa.DataFrameSchema = SCHEMA):
+        self.source, self.schema = source, schema
+        self.cases: list[pd.DataFrame] = []
+        self.count = 0
+        self.names: pd.Series | None = None
+
+    def check(self, batch: pd.DataFrame, start: int) -> pd.DataFrame | None:
+        """The batch coerced to the contract, or None (its failures logged). Its rows are numbered from `start`."""
+        batch.index = pd.RangeIndex(start, start + len(batch))
+        try:
+            return self.schema.validate(batch, lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+            if self.cases:  # a problem with the table itself (a missing column) is said once, not per batch
+                cases = cases[pd.to_numeric(cases["index"], errors="coerce").notna()]
+            self.cases.append(cases)
+            self.count += len(cases)
+            if Path(self.source).is_dir() and "path" in batch:
+                self.names = batch["path"]
+            if self.count >= self.MAX:
+                self.raise_if_any(
+                    f"\n(checking stopped at line {start + len(batch) + 1} after {self.count:,} failures)"
+                )
+            return None
+
+    def raise_if_any(self, note: str = "") -> None:
+        if self.cases:
+            message = _message(pd.concat(self.cases, ignore_index=True), self.source, 2, self.names)
+            head, _, tail = message.partition("\n\nFix these")
+            raise ContractError(f"{head}{note}\n\nFix these{tail}")
 
 
 def valid_rows(

@@ -1,13 +1,18 @@
 """The split is deterministic, disjoint, stratified and saved so every step sees the same rows."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
 
 from {{ cookiecutter.package }} import config
 from {{ cookiecutter.package }}.data import SPLITS, load_split, split
 from {{ cookiecutter.package }}.features import GROUP
 from {{ cookiecutter.package }}.schema import LABEL
-from {{ cookiecutter.package }}.validate import validate_frame
+from {{ cookiecutter.package }}.splits import check_part_current, validate_and_split
+from {{ cookiecutter.package }}.validate import ContractError, validate_frame, write_table
 
 
 @pytest.fixture
@@ -72,3 +77,64 @@ def test_copies_of_one_item_never_straddle_the_split(bundled, data_cfg):
         assert sum(len(part) for part in parts.values()) == len(frame)
         train, val, test = (set(parts[name][GROUP]) for name in SPLITS)
         assert not (train & val or train & test or val & test)
+
+
+def _data_settings(**settings) -> config.DataConfig:
+    """configs/data.yaml of the scratch project with `settings` changed."""
+    path = Path("configs/data.yaml")
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), **settings}))
+    return config.load(config.DataConfig)
+
+
+def _saved_rows(directory) -> dict[str, set]:
+    return {name: set(load_split(directory, name).index) for name in SPLITS}
+
+
+def test_a_split_validated_in_small_batches_is_the_split_of_the_whole_table(bundled, data_cfg):
+    """`make validate` reads in batches and shards what it writes; the rows of each part are the ones the seeded,
+    stratified split of the whole table gives, and every shard holds at most shard_rows rows."""
+    rows = len(bundled)
+    settings = _data_settings(batch_rows=max(1, rows // 7), shard_rows=max(1, rows // 5))
+    total, manifest = validate_and_split(settings.raw)
+    assert total == rows
+    whole = split(validate_frame(bundled, "whole"), settings.val_fraction, settings.test_fraction, settings.seed)
+    assert _saved_rows(settings.splits_dir) == {name: set(whole[name].index) for name in SPLITS}
+    for name in SPLITS:
+        shards = manifest["parts"][name]["shards"]
+        assert sum(shard["rows"] for shard in shards) == len(whole[name]) == manifest["parts"][name]["rows"]
+        assert all(0 < shard["rows"] <= settings.shard_rows for shard in shards)
+        assert len(shards) == -(-len(whole[name]) // settings.shard_rows)
+        assert sum(manifest["parts"][name]["classes"].values()) == len(whole[name])
+
+
+def test_a_contract_failure_in_the_last_batch_names_its_line_and_writes_nothing(splits, bundled, data_cfg, tmp_path):
+    """A table read in batches: a label no class has, on the last row only, is reported with that row's line in the
+    file and the value; the split saved before is left exactly as it was, and no staging folder is left behind."""
+    if Path(data_cfg.raw).is_dir():
+        pytest.skip("an image folder is checked as one index, not a file read in batches")
+    frame = bundled.copy()
+    for column in frame.select_dtypes(include=["object", "string"]).columns:  # one record per line of the file
+        frame[column] = frame[column].str.replace(r"[\r\n]+", " ", regex=True)
+    frame[LABEL] = frame[LABEL].astype(object)
+    frame.loc[frame.index[-1], LABEL] = "no-such-class"
+    path = tmp_path / "late.csv"
+    write_table(frame, path)
+    _data_settings(batch_rows=max(1, len(frame) // 4))
+    before = {file: file.read_bytes() for file in sorted(Path(splits).rglob("*")) if file.is_file()}
+    with pytest.raises(ContractError) as failure:
+        validate_and_split(path)
+    message = str(failure.value)
+    assert "late.csv" in message and "no-such-class" in message
+    assert str(len(frame) + 1) in message.split(LABEL, 1)[1], message  # the last row: line rows + 1 (after the header)
+    after = {file: file.read_bytes() for file in sorted(Path(splits).rglob("*")) if file.is_file()}
+    assert after == before
+    assert not list(Path(splits).parent.glob("*.staging"))
+
+
+def test_a_hand_edited_split_is_refused_by_training(splits):
+    """Training checks each part's shards against the manifest's hash: an edited shard is refused, naming the part."""
+    manifest = json.loads((Path(splits) / "manifest.json").read_text())
+    shard = Path(splits) / manifest["parts"]["train"]["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes() + b"\0")
+    with pytest.raises(ContractError, match=r"train.*make validate"):
+        check_part_current(splits, "train")

@@ -2,6 +2,7 @@
 hands the shared model tests besides its own account of the fitted input layer."""
 
 import torch
+from torch.utils.data import IterableDataset, TensorDataset
 
 from {{ cookiecutter.package }}.features import NUM_INPUTS
 
@@ -22,7 +23,11 @@ def check_batch(features: torch.Tensor) -> None:
 
 
 def distinct_batch(dataset, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to `count` of the dataset's rows, in order, each with features no earlier one has (NaN equal to NaN)."""
+    """Up to `count` of the dataset's rows, in order, each with features no earlier one has (NaN equal to NaN). A
+    stream of batches (a table's shards) is read whole first."""
+    if isinstance(dataset, IterableDataset):
+        batches = list(dataset)
+        dataset = TensorDataset(torch.cat([batch[0] for batch in batches]), torch.cat([batch[1] for batch in batches]))
     seen, kept = set(), []
     for index in range(len(dataset)):
         features, _ = dataset[index]

@@ -10,14 +10,14 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package }} import config, registry
-from {{ cookiecutter.package }}.data import save_splits, split
+from {{ cookiecutter.package }}.data import SPLITS, load_split, save_splits, split
 from {{ cookiecutter.package }}.features import CLASS_NAMES
 from {{ cookiecutter.package }}.gate import FAILED, PASSED, SKIPPED, gate
 from {{ cookiecutter.package }}.report import report
 from {{ cookiecutter.package }}.results import GateResult, Rule
 from {{ cookiecutter.package }}.schema import CLASSES, LABEL, POSITIVE
 from {{ cookiecutter.package }}.train import train
-from {{ cookiecutter.package }}.validate import STANDARD, read_table, write_table
+from {{ cookiecutter.package }}.validate import read_table
 
 pytestmark = pytest.mark.slow
 FIT = ["train.trainer.max_epochs=40"]
@@ -90,11 +90,12 @@ def test_sabotaged_challenger_fails_and_moves_nothing(champion, trained):
     signal and gives it the wrong name: it fails whichever of the gate's rules catches it first, on any data the
     champion passed on, and nothing is registered or moved."""
     before_aliases, before_versions = _aliases(), _versions()
-    train_csv = trained / config.load(config.DataConfig).splits_dir / "train.csv"
-    frame = read_table(train_csv, dialect=STANDARD)  # as the saved split is written: the label's own values
+    data_cfg = config.load(config.DataConfig)
+    parts = {name: load_split(trained / data_cfg.splits_dir, name) for name in SPLITS}
+    frame = parts["train"]
     frame[LABEL] = frame[LABEL].map({value: CLASSES[(index + 1) % len(CLASSES)] for index, value in enumerate(CLASSES)})
     assert frame[LABEL].notna().all(), "every label moved to the next class"
-    write_table(frame, train_csv, STANDARD)
+    save_splits(parts, trained / data_cfg.splits_dir, data_cfg.raw)  # as `make validate` saves a split
     train(FIT)
     result = gate()
     assert result.verdict == FAILED

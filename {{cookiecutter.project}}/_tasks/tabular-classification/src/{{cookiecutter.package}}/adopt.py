@@ -13,21 +13,37 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
 from .project_edits import AdoptionError, commit_with_project, replace_line, write_readme
-from .validate import STANDARD, ContractError, detect_dialect, read_table, write_table
+from .validate import (
+    STANDARD,
+    ContractError,
+    Reread,
+    append_table,
+    detect_dialect,
+    read_batches,
+    settled,
+    write_table,
+)
 
 IMBALANCED = 0.2  # the rarest class under this share of the commonest: imbalanced (a warning, and the gate's metric)
 MAX_CATEGORIES = 50  # a text column with more distinct values is free text, not a category: left out
 MARGIN = 0.1  # a number's range is the observed one widened by this share of its span on each side
 SAMPLE_ROWS = 1000  # rows of the table the project's own tests use (tests/fixtures/sample.csv)
 CHECK_ROWS = 10_000  # rows the written contract is tried on before anything is saved
+BATCH_ROWS = 100_000  # rows read at a time (a CSV file's conversion, the copy in data/raw/)
+pa_errors = (pyarrow.ArrowInvalid, OSError)  # what pyarrow raises for a file that is not Parquet
 PACKAGE = __package__
 
 
@@ -76,14 +92,16 @@ def _is_boolean(series: pd.Series) -> bool:
     return 0 < len(values) <= 2 and all(isinstance(value, bool) for value in values)
 
 
-def classify(frame: pd.DataFrame, label: str, inferred: pa.DataFrameSchema) -> list[Column]:
-    """Each column's kind, range or categories, from pandera's inferred schema and the data."""
-    rows = len(frame)
+def classify(table: "Table", label: str) -> list[Column]:
+    """Each column's kind, range or categories, from pandera's schema inferred from it and the data: a column at a
+    time (table.column), so a table of millions of rows is never held whole."""
+    rows = table.rows
     columns = []
-    for name in frame.columns:
+    for name in table.columns:
         if name == label:
             continue
-        series = frame[name]
+        series = table.column(name)
+        inferred = pa.infer_schema(series.to_frame())
         present = series.dropna()
         distinct = present.nunique()
         missing = 1 - len(present) / rows
@@ -226,8 +244,42 @@ def render(
     return "\n".join(lines)
 
 
-def _read(data: str, given: dict | None = None) -> tuple[pd.DataFrame, dict | None]:
-    """The table, and the CSV dialect it was read in (None for Parquet)."""
+class Table:
+    """The table being adopted, as Parquet: the user's own Parquet file, or their CSV file converted batch by batch
+    (validate.read_batches). Read a column, or a few rows, at a time: memory follows a column, not the table."""
+
+    def __init__(self, path: Path, spool: Path | None = None):
+        self.path = spool or path
+        self.metadata = pq.ParquetFile(self.path).metadata
+        self.rows = self.metadata.num_rows
+        self.columns = pq.ParquetFile(self.path).schema_arrow.names
+
+    def column(self, name: str) -> pd.Series:
+        return pq.read_table(self.path, columns=[name]).to_pandas()[name]
+
+    def batches(self, columns: list[str]) -> Iterator[pd.DataFrame]:
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            yield batch.to_pandas()
+
+    def head(self, rows: int, columns: list[str]) -> pd.DataFrame:
+        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=rows, columns=columns):
+            return batch.to_pandas()
+        return pq.ParquetFile(self.path).schema_arrow.empty_table().to_pandas()[columns]
+
+    def take(self, positions: np.ndarray, columns: list[str]) -> pd.DataFrame:
+        """The rows at `positions`, in that order (indexed by position)."""
+        wanted, parts, start = np.sort(positions), [], 0
+        for batch in self.batches(columns):
+            inside = wanted[(wanted >= start) & (wanted < start + len(batch))]
+            parts.append(batch.iloc[inside - start].set_axis(inside))
+            start += len(batch)
+        return pd.concat(parts).loc[positions]
+
+
+def _read(data: str, scratch: Path, given: dict | None = None) -> tuple[Table, dict | None]:
+    """The table, and the CSV dialect it was read in (None for Parquet). A CSV file is converted to Parquet in
+    `scratch`, a batch at a time; pyarrow infers each column's type (a column a later batch shows to be text is
+    read again as text, as when the whole file is read at once)."""
     path = Path(data)
     if path.is_dir():
         raise AdoptionError(f"DATA={data} is a folder; give one CSV or Parquet file")
@@ -237,21 +289,44 @@ def _read(data: str, given: dict | None = None) -> tuple[pd.DataFrame, dict | No
         raise AdoptionError(f"DATA={data}: not a .csv or .parquet file")
     csv = path.suffix.lower() in {".csv", ".txt"}
     dialect = detect_dialect(path, given) if csv and path.stat().st_size else None
+    text: list[str] = []  # no contract yet
     try:
-        frame = read_table(path, text=[], dialect=dialect)  # no contract yet: pyarrow infers each column's type
+        while True:
+            try:
+                table = Table(path, _spool(path, scratch / "table.parquet", text, dialect) if csv else None)
+                break
+            except Reread as reread:
+                text.append(reread.column)
     except ContractError as error:
         raise AdoptionError(str(error).splitlines()[0]) from None
-    if frame.empty:
+    except pa_errors as error:  # a file named .parquet that is not one
+        raise AdoptionError(f"DATA={data}: not a readable Parquet file ({type(error).__name__}: {error})") from None
+    if table.rows == 0:
         raise AdoptionError(f"DATA={data} has no rows: nothing to learn from")
-    return frame, dialect
+    return table, dialect
 
 
-def _label(frame: pd.DataFrame, label: str, data: str, dialect: dict | None) -> tuple[list, str]:
-    if label not in frame.columns:
-        names = " | ".join(map(str, frame.columns[:12])) + (" | ..." if frame.shape[1] > 12 else "")
+def _spool(path: Path, spool: Path, text: list[str], dialect: dict | None) -> Path:
+    writer = None
+    try:
+        for _, batch in read_batches(path, BATCH_ROWS, text=text, dialect=dialect):
+            arrow = pyarrow.Table.from_pandas(batch, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(spool, settled(arrow.schema))
+            writer.write_table(arrow.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    return spool
+
+
+def _label(table: Table, label: str, data: str, dialect: dict | None) -> tuple[list, str, pd.Series]:
+    """The label's classes, its type in the contract, and its values."""
+    if label not in table.columns:
+        names = " | ".join(map(str, table.columns[:12])) + (" | ..." if len(table.columns) > 12 else "")
         read_as = f" (read with separator {dialect['delimiter']!r}; another: SEP=...)" if dialect else ""
         raise AdoptionError(f"LABEL={label} is not a column of {data}; its columns as read: {names}{read_as}")
-    values = frame[label]
+    values = table.column(label)
     if values.isna().any():
         line = int(values.isna().to_numpy().argmax()) + 2
         raise AdoptionError(
@@ -262,12 +337,12 @@ def _label(frame: pd.DataFrame, label: str, data: str, dialect: dict | None) -> 
     if len(classes) < 2:
         raise AdoptionError(f"LABEL={label} has one class in {data} ({classes[0]!r}): a classifier needs two or more")
     if _is_boolean(values):  # pandas' nullable boolean: coerced to numpy's bool, a missing label or a 2 is True
-        return classes, "pd.BooleanDtype"
+        return classes, "pd.BooleanDtype", values
     if pd.api.types.is_integer_dtype(values):
-        return [int(value) for value in classes], "int"
+        return [int(value) for value in classes], "int", values
     if pd.api.types.is_numeric_dtype(values):
         raise AdoptionError(f"LABEL={label} holds fractional numbers: a classifier needs classes (text or integers)")
-    return [str(value) for value in classes], "str"
+    return [str(value) for value in classes], "str", values
 
 
 def _simulate_shift(path: Path, number: str | None) -> None:
@@ -281,12 +356,27 @@ def _simulate_shift(path: Path, number: str | None) -> None:
     path.write_text(block.sub(lambda match: head + replacement, text, count=1))
 
 
-def _sample(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+def _sample(table: Table, labels: pd.Series, columns: list[str]) -> pd.DataFrame:
     """Up to SAMPLE_ROWS rows, the classes in proportion (seeded)."""
-    if len(frame) <= SAMPLE_ROWS:
-        return frame
-    stratify = frame[label] if frame[label].value_counts().min() >= 2 else None
-    return train_test_split(frame, train_size=SAMPLE_ROWS, stratify=stratify, random_state=0)[0]
+    positions = np.arange(table.rows)
+    if table.rows > SAMPLE_ROWS:
+        stratify = labels if labels.value_counts().min() >= 2 else None
+        positions = train_test_split(positions, train_size=SAMPLE_ROWS, stratify=stratify, random_state=0)[0]
+    return table.take(positions, columns)
+
+
+def _write_copy(table: Table, columns: list[str], target: Path, dialect: dict) -> None:
+    """The kept columns, a batch at a time: as Parquet where the table came as Parquet, else as CSV in `dialect`."""
+    target.unlink(missing_ok=True)
+    if target.suffix.lower() in {".parquet", ".pq"}:
+        source = pq.ParquetFile(table.path)
+        schema = pyarrow.schema([source.schema_arrow.field(name) for name in columns])
+        with pq.ParquetWriter(target, schema) as writer:
+            for batch in source.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+                writer.write_batch(batch)
+        return
+    for batch in table.batches(columns):
+        append_table(batch, target, dialect)
 
 
 def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = None) -> list[str]:
@@ -299,26 +389,31 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
         if len(separator) != 1:
             raise AdoptionError(f"SEP={dialect['delimiter']!r}: give one character (`;`, `|`) or `tab`")
         dialect = {**dialect, "delimiter": separator}
-    frame, dialect = _read(data, dialect)
-    classes, label_dtype = _label(frame, label, data, dialect)
-    columns = classify(frame, label, pa.infer_schema(frame))
+    with tempfile.TemporaryDirectory(prefix="adopt-") as scratch:
+        table, dialect = _read(data, Path(scratch), dialect)
+        return _adopt(table, data, label, root, dialect)
+
+
+def _adopt(table: Table, data: str, label: str, root: Path, dialect: dict | None) -> list[str]:
+    classes, label_dtype, labels = _label(table, label, data, dialect)
+    columns = classify(table, label)
     kept = [column for column in columns if column.kind != "left out"]
     if not kept:
         reasons = "; ".join(f"{column.name}: {column.reason}" for column in columns) or "no column besides the label"
         raise AdoptionError(f"{data} has no usable feature besides LABEL={label} ({reasons})")
-    counts = frame[label].value_counts()
+    counts = labels.value_counts()
     positive = None
     if len(classes) == 2:  # the rarer class, the one a model is usually asked to find
         positive = min(classes, key=lambda value: (counts[value], -classes.index(value)))
     source = Path(data).name
     raw = Path("data/raw") / source
     written = dialect if dialect and dialect != STANDARD else None  # saved with the contract (schema.CSV)
-    code = render(columns, label, label_dtype, classes, positive, str(raw), len(frame), written)
-    table = frame[[*(column.name for column in kept), label]]
+    code = render(columns, label, label_dtype, classes, positive, str(raw), table.rows, written)
+    names = [*(column.name for column in kept), label]
     namespace: dict = {}
     exec(compile(code, "schema.py", "exec"), namespace)  # the contract must hold on its own data before it is saved
     try:
-        namespace["SCHEMA"].validate(table.head(CHECK_ROWS), lazy=True)
+        namespace["SCHEMA"].validate(table.head(CHECK_ROWS, names), lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.head(3).to_dict("records")
         raise AdoptionError(f"the inferred contract rejects the data itself (please report it): {cases}") from None
@@ -329,7 +424,7 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
     if len(kept) == len(columns) and Path(data).resolve() != target.resolve():
         shutil.copyfile(data, target)
     elif len(kept) < len(columns):
-        write_table(table, target, written or STANDARD)
+        _write_copy(table, names, target, written or STANDARD)
     schema_path = root / "src" / PACKAGE / "schema.py"
     schema_path.parent.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(code)
@@ -337,7 +432,7 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
                    capture_output=True)  # fmt: skip
     sample = root / "tests/fixtures/sample.csv"
     sample.parent.mkdir(parents=True, exist_ok=True)
-    write_table(_sample(table, label), sample, written or STANDARD)
+    write_table(_sample(table, labels, names), sample, written or STANDARD)
     configs = root / "configs"
     replace_line(configs / "data.yaml", "raw", raw.as_posix())
     replace_line(configs / "gate.yaml", "floor", "null")
@@ -352,7 +447,7 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
     committed = commit_with_project(root / ".gitignore", raw, target.stat().st_size)
     shares = ", ".join(f"{value} {counts[value]}" for value in classes)
     summary = [
-        f"`{raw}`: {len(frame)} rows, {len(kept)} features, label `{label}` with {len(classes)} classes ({shares}).",
+        f"`{raw}`: {table.rows} rows, {len(kept)} features, label `{label}` with {len(classes)} classes ({shares}).",
         "",
         "| column | kind | contract |",
         "|---|---|---|",
@@ -364,7 +459,7 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
         summary.append(f"| {column.name} | {column.kind} | {note}{'; may be missing' if column.nullable else ''} |")
     write_readme(root / "README.md", "\n".join(summary))
 
-    lines = [f"adopted {data} as {raw}: {len(frame)} rows, label {label!r}: {len(classes)} classes ({shares})"]
+    lines = [f"adopted {data} as {raw}: {table.rows} rows, label {label!r}: {len(classes)} classes ({shares})"]
     if imbalanced:
         lines.append(
             f"warning: imbalanced classes: {rarest!r} has {counts[rarest]} rows, "
@@ -394,7 +489,7 @@ def adopt(data: str, label: str, root: Path = Path("."), dialect: dict | None = 
         lines.append(f"  {column.name:<24} {column.kind:<9} {what}{missing}")
     lines += [
         f"wrote {schema_path.relative_to(root)} (the contract), configs/data.yaml (raw), tests/fixtures/sample.csv "
-        f"({min(len(frame), SAMPLE_ROWS)} rows for the project's own tests), README.md (the data section)",
+        f"({min(table.rows, SAMPLE_ROWS)} rows for the project's own tests), README.md (the data section)",
         "gate: no absolute floor (configs/gate.yaml floor: null): a model must beat the majority-class baseline "
         "and the champion; set a floor once you know what is good enough",
         f"gate: primary metric {metric} ("

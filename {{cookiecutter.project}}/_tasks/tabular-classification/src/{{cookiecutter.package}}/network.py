@@ -3,7 +3,7 @@
 configs/model.yaml holds build()'s keyword arguments (with the optimiser's); change them, or this module, for your data.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -48,27 +48,39 @@ class Inputs(nn.Module):
         self.width = len(self.numbers) + len(self.flags) + sum(size for _, size in self.categories)
         self.width += len(self.dates) * len(DATE_PARTS) + len(self.date_flags)
 
-    def fit(self, features: torch.Tensor) -> None:
-        """Learn the imputation, the scaling and the categories seen from the training split's encoded rows."""
-        numbers = features[:, self.numbers].double()
-        mean = torch.nanmean(numbers, dim=0).nan_to_num(0.0)  # a column missing everywhere: 0
-        spread = torch.nanmean((numbers - mean) ** 2, dim=0).nan_to_num(0.0).sqrt()
-        self.mean.copy_(mean.float())
-        self.scale.copy_(spread.clamp_min(1e-6).float())
+    def fit(self, features: torch.Tensor | Iterable[torch.Tensor]) -> None:
+        """Learn the imputation, the scaling and the categories seen from the training split's encoded rows: one
+        tensor, or the split in chunks (a streamed pass over its shards; the statistics are sums, so they agree)."""
+        count = total = squares = None
+        seen = [torch.zeros(size, dtype=torch.bool) for _, size in self.categories]
+        latest = torch.full((len(self.dates),), float("-inf"), dtype=torch.float64)
+        for chunk in [features] if isinstance(features, torch.Tensor) else features:
+            values = chunk[:, self.numbers + self.dates].double()
+            present = ~torch.isnan(values)
+            zeros = values.nan_to_num(0.0)
+            sums = (present.sum(dim=0), zeros.sum(dim=0), (zeros**2).sum(dim=0))
+            count, total, squares = sums if count is None else (count + sums[0], total + sums[1], squares + sums[2])
+            for slot, (index, size) in enumerate(self.categories):
+                seen[slot] |= torch.bincount(chunk[:, index].long(), minlength=size)[:size] > 0
+            if self.dates:
+                days = values[:, len(self.numbers) :].nan_to_num(float("-inf"))
+                latest = torch.maximum(latest, days.max(dim=0).values)
+        if count is None:
+            raise ValueError("no training rows to fit the inputs on")
+        mean = (total / count.clamp_min(1)).where(count > 0, 0.0)  # a column missing everywhere: 0
+        spread = (squares / count.clamp_min(1) - mean**2).clamp_min(0.0).sqrt().where(count > 0, 0.0)
+        numbers = len(self.numbers)
+        self.mean.copy_(mean[:numbers].float())
+        self.scale.copy_(spread[:numbers].clamp_min(1e-6).float())
         offset = 0
-        for index, size in self.categories:
-            seen = torch.bincount(features[:, index].long(), minlength=size)[:size] > 0
-            self.slot[offset : offset + size] = torch.where(seen, torch.arange(size), 0)
+        for slot, (_, size) in enumerate(self.categories):
+            self.slot[offset : offset + size] = torch.where(seen[slot], torch.arange(size), 0)
             offset += size
         if self.dates:
-            days = features[:, self.dates].double()
-            latest = torch.nan_to_num(days, nan=float("-inf")).max(dim=0).values
             self.latest.copy_(torch.where(torch.isinf(latest), 0.0, latest).float())
-            age = self.latest.double() - days
-            mean = torch.nanmean(age, dim=0).nan_to_num(0.0)
-            spread = torch.nanmean((age - mean) ** 2, dim=0).nan_to_num(0.0).sqrt()
-            self.age_mean.copy_(mean.float())
-            self.age_scale.copy_(spread.clamp_min(1e-6).float())
+            # A date's age is latest - date: its mean is latest - the dates' mean, its spread the dates' spread.
+            self.age_mean.copy_((self.latest.double() - mean[numbers:]).where(count[numbers:] > 0, 0.0).float())
+            self.age_scale.copy_(spread[numbers:].clamp_min(1e-6).float())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         numbers = features[:, self.numbers]

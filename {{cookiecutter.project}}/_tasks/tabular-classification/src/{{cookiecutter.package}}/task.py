@@ -9,11 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from . import features as encoding
 from . import schema as data_contract
+from .config import Count, DataModuleConfig, TrainConfig
 from .task_base import EncodingMembers, FixedEncoding, PlainService
+
+
+class TableDataModuleConfig(DataModuleConfig):
+    buffer_rows: Count = Field(262_144, description="rows the training stream shuffles among (shards are shuffled too)")
+
+
+class TableTrainConfig(TrainConfig):
+    datamodule: TableDataModuleConfig = Field(description="the LightningDataModule's keyword arguments")
 
 
 class TabularClassification(EncodingMembers, FixedEncoding, PlainService):
@@ -71,9 +80,9 @@ class TabularClassification(EncodingMembers, FixedEncoding, PlainService):
         raise ValueError(f"{path} is a folder; this project's contract is a table: pass a CSV or Parquet")
 
     def datamodule(self, splits_dir: str, **settings: Any) -> Any:
-        from .data import InMemoryDataModule
+        from .data import ShardDataModule
 
-        return InMemoryDataModule(splits_dir, **settings)
+        return ShardDataModule(splits_dir, **settings)
 
     def input_layer(self, num_inputs: int, **settings: Any) -> Any:
         from .network import Inputs
@@ -86,7 +95,7 @@ class TabularClassification(EncodingMembers, FixedEncoding, PlainService):
         return build(num_inputs, num_classes, **settings)
 
     def config_models(self) -> dict[str, type[BaseModel]]:
-        return {}  # config.py's own models: a table needs no setting of its own
+        return {"train": TableTrainConfig}
 
 
 TASK = TabularClassification()

@@ -37,5 +37,8 @@ def _expected(features: torch.Tensor, inputs) -> dict[str, torch.Tensor]:
     }
 
 
-def fitted_state(features: torch.Tensor, inputs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def fitted_state(features, inputs) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """`features`: the training rows, one tensor or in chunks (the shards a table's data module streams)."""
+    if not isinstance(features, torch.Tensor):
+        features = torch.cat(list(features))
     return fitted_buffers(_expected(features, inputs), inputs)
