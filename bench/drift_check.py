@@ -43,18 +43,17 @@ def synthetic(table: pd.DataFrame, features: list[str], rows: int, seed: int) ->
     return drawn
 
 
-def quick_model(config, model_module, data, schema) -> torch.nn.Module:
+def quick_model(config, model_module, data, schema, encoding) -> torch.nn.Module:
     """The project's model class, fitted for 20 epochs without MLflow: its predicted classes vary as a real one's."""
     import lightning as L
 
-    datamodule = data.InMemoryDataModule(config.load(config.DataConfig).splits_dir)
-    datamodule.setup()
+    datamodule = data.datamodule(config.load(config.DataConfig).splits_dir, batch_size=64)
     net = model_module.Classifier(
-        num_features=len(schema.FEATURES),
+        num_features=encoding.NUM_INPUTS,
         num_classes=len(schema.CLASSES),
         **config.load(config.ModelConfig).model_dump(),
     )
-    net.set_normalisation(*datamodule.feature_statistics())
+    net.fit_inputs(datamodule.train_features())
     trainer = L.Trainer(max_epochs=20, logger=False, enable_checkpointing=False, enable_progress_bar=False)
     trainer.fit(net, datamodule=datamodule)
     return model_module.Probabilities(net).eval()
@@ -71,14 +70,14 @@ def best(function, repeats: int) -> float:
 
 def main() -> None:
     args = parse()
-    config, data, drift, model_module, schema, validate = baked.modules(
-        args.project, "config", "data", "drift", "model", "schema", "validate"
+    config, data, drift, encoding, model_module, schema, validate = baked.modules(
+        args.project, "config", "data", "drift", "features", "model", "schema", "validate"
     )
 
     torch.manual_seed(0)
-    features = schema.FEATURES
+    features = encoding.FEATURES
     table = pd.read_csv(config.load(config.DataConfig).raw)
-    model = quick_model(config, model_module, data, schema)
+    model = quick_model(config, model_module, data, schema, encoding)
     reference = drift.with_predictions(synthetic(table, features, args.reference_rows, seed=1), model)
     drift_cfg = config.load(config.DriftConfig)
     unlabelled = schema.SCHEMA.remove_columns([schema.LABEL])

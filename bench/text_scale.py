@@ -93,7 +93,7 @@ def main() -> None:
     folder = Path(bentoml.models.get(record["model"]).path)
     import pandas as pd
 
-    test = pd.read_csv(project / "data/splits/test.csv").head(64)
+    test = pd.read_parquet(project / "data/splits/test").head(64)  # the saved split's test shards
     bodies = [json.dumps({"records": [{"text": text}]}) for text in test["text"]]
     serve_env = {**local_server.serve_env(scratch / "requests.jsonl"), **env}
     naive = [sys.executable, str(Path(__file__).with_name("naive_text_server.py")), str(folder), "{port}"]
