@@ -179,6 +179,39 @@ def test_project_trains_registers_gates_and_promotes_against_the_team_server(tea
     assert _second_client(server, name)["aliases"] == {"staging": "2", "production": "1"}
 
 
+def _epochs(output: str) -> list[str]:
+    """The epoch lines `make train` prints, without their timings."""
+    return [line.split(";")[0] for line in output.splitlines() if line.startswith("epoch ")]
+
+
+@pytest.mark.slow
+def test_a_split_kept_on_s3_trains_as_the_same_split_in_a_local_folder(installed, s3, tmp_path):
+    """configs/data.yaml `splits_dir: s3://...` (moto's server standing in for the platform's MinIO): `make validate`
+    writes the shards and the manifest there, nothing locally, and `make train` streams them from there, epoch for
+    epoch as it trains from the local folder."""
+    project = installed("gitops")
+    root = tmp_path / "project"
+    ignored = shutil.ignore_patterns("mlflow.db", "mlartifacts", ".venv", "splits", "reports", "artifacts")
+    shutil.copytree(project.path, root, symlinks=True, ignore=ignored)
+    copy = BakedProject(path=root, context=project.context, venv=project.venv)
+    env = {**S3_ENV, "AWS_ENDPOINT_URL": s3[0], "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
+    train = ["make", "--no-print-directory", "data", "validate", "train", "ARGS=train.trainer.max_epochs=3"]
+    train.append(f"VENV={project.venv}")
+    local = copy.run(*train, **env)
+    shutil.rmtree(root / "data" / "splits")
+    settings = root / "configs" / "data.yaml"
+    prefix = f"s3://{BUCKET}/team/splits"
+    settings.write_text(re.sub(r"(?m)^splits_dir: .*$", f"splits_dir: {prefix}", settings.read_text()))
+    remote = copy.run(*train, **env)
+    assert f"saved the split to {prefix}/" in remote.stdout
+    assert not (root / "data" / "splits").exists(), "the split went to S3, not to a local folder"
+    stored = s3[1].list_objects_v2(Bucket=BUCKET, Prefix="team/splits/")
+    keys = {item["Key"] for item in stored.get("Contents", [])}
+    assert "team/splits/manifest.json" in keys
+    assert {key.split("/")[2] for key in keys if key.endswith(".parquet")} == {"train", "val", "test"}
+    assert _epochs(remote.stdout) == _epochs(local.stdout) and len(_epochs(local.stdout)) == 3
+
+
 @pytest.mark.slow
 def test_server_stopped_mid_run_fails_clearly_and_registers_nothing(team_project, mlflow_server):
     project, server = team_project, mlflow_server

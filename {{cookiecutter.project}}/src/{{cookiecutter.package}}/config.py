@@ -48,7 +48,9 @@ class DataConfig(Section):
     FILE = "data"
 
     raw: str = Field(description="the raw data: a table file, or a folder of class subfolders of images")
-    splits_dir: str = Field(description="where `make validate` saves the split every later step reads")
+    splits_dir: str = Field(
+        description="where `make validate` saves the split every later step reads: a folder, or s3://bucket/prefix"
+    )
     val_fraction: Fraction = Field(description="share of the rows in the validation part")
     test_fraction: Fraction = Field(description="share of the rows in the test part")
     seed: int = Field(ge=0, description="the split's random seed")

@@ -12,7 +12,6 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import torch
 import torch.distributed
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
@@ -21,6 +20,7 @@ from .metrics import label_codes
 from .plugin import TASK
 from .splits import (
     SPLITS,
+    Store,
     check_part_current,
     check_split_current,
     file_sha256,
@@ -138,7 +138,7 @@ class ShardStream(IterableDataset):
 
     def __init__(
         self,
-        folder: Path,
+        store: Store,
         shards: list[dict],
         batch_size: int,
         shuffle: bool = False,
@@ -146,7 +146,7 @@ class ShardStream(IterableDataset):
         buffer_rows: int = 262_144,
         with_rows: bool = False,
     ):
-        self.folder, self.shards, self.batch_size = folder, shards, batch_size
+        self.store, self.shards, self.batch_size = store, shards, batch_size
         self.shuffle, self.seed, self.buffer_rows, self.with_rows = shuffle, seed, buffer_rows, with_rows
         self.rows = sum(shard["rows"] for shard in shards)
         self.epoch = 0
@@ -208,7 +208,7 @@ class ShardStream(IterableDataset):
             shard = self.shards[index]
             first, last = max(low, position), min(high, position + shard["rows"])
             if first < last:
-                table = pq.read_table(self.folder / shard["file"]).slice(first - position, last - first)
+                table = self.store.read_table(shard["file"]).slice(first - position, last - first)
                 frame = table.to_pandas()
                 features, labels = to_tensors(frame)
                 if self.with_rows:
@@ -221,12 +221,12 @@ class ShardStream(IterableDataset):
 class ShardFeatures:
     """A part's encoded rows as one tensor per shard; read again each time it is iterated."""
 
-    def __init__(self, folder: Path, shards: list[dict]):
-        self.folder, self.shards = folder, shards
+    def __init__(self, store: Store, shards: list[dict]):
+        self.store, self.shards = store, shards
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         for shard in self.shards:
-            yield to_tensors(pq.read_table(self.folder / shard["file"]).to_pandas())[0]
+            yield to_tensors(self.store.read_table(shard["file"]).to_pandas())[0]
 
 
 class ShardDataModule(L.LightningDataModule):
@@ -245,7 +245,8 @@ class ShardDataModule(L.LightningDataModule):
     ):
         """`seed` orders the shuffling (default: torch's, which lightning.seed_everything set alike on every rank)."""
         super().__init__()
-        self.splits_dir, self.batch_size, self.eval_batch_size = Path(splits_dir), batch_size, eval_batch_size
+        self.splits_dir, self.batch_size, self.eval_batch_size = splits_dir, batch_size, eval_batch_size
+        self.store = Store(splits_dir)  # a local folder or an s3:// prefix
         self.buffer_rows, self.with_rows = buffer_rows, with_rows
         self.seed = torch.initial_seed() if seed is None else seed
         self.parts: dict[str, dict] = {}
@@ -262,7 +263,7 @@ class ShardDataModule(L.LightningDataModule):
         if name not in self.streams:
             train = name == "train"
             self.streams[name] = ShardStream(
-                self.splits_dir,
+                self.store,
                 self.parts[name]["shards"],
                 self.batch_size if train else self.eval_batch_size,
                 shuffle=train,
@@ -275,7 +276,7 @@ class ShardDataModule(L.LightningDataModule):
     def train_features(self) -> "ShardFeatures":
         """The training part's encoded rows, a shard at a time: what network.Inputs is fitted on, in one pass."""
         self.setup()
-        return ShardFeatures(self.splits_dir, self.parts["train"]["shards"])
+        return ShardFeatures(self.store, self.parts["train"]["shards"])
 
     def _loader(self, name: str) -> DataLoader:
         return DataLoader(self.stream(name), batch_size=None)  # the stream yields whole batches

@@ -183,8 +183,10 @@ def _rules_table(gate: GateResult) -> list[str]:
     return lines
 
 
-def _data_section(splits_dir: Path) -> list[str]:
-    manifest = json.loads((splits_dir / "manifest.json").read_text())
+def _data_section(splits_dir: str) -> list[str]:
+    from .splits import read_manifest
+
+    manifest = read_manifest(splits_dir)
     lines = [
         f"`{manifest['source']}` passed the data contract ({len(TASK.features)} features + `{TASK.label}`; "
         f"sha256 `{manifest['source_sha256'][:12]}`).",
@@ -241,7 +243,7 @@ def report() -> Path:
         "",
         "### Data",
         "",
-        *_data_section(Path(data_cfg.splits_dir)),
+        *_data_section(data_cfg.splits_dir),
         "",
         "### Plots",
         "",

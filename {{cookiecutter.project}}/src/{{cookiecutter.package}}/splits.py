@@ -8,6 +8,7 @@ so `make validate` does not import Lightning.
 import hashlib
 import json
 import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.fs
 import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
@@ -78,18 +80,82 @@ def split(frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: 
     return {name: frame[parts == index] for index, name in enumerate(SPLITS)}
 
 
+class Store:
+    """Where the saved split lives: a local folder, or a prefix on S3-compatible storage (`s3://bucket/prefix`: the
+    platform's MinIO or any S3; credentials and endpoint from the usual AWS_* variables, AWS_ENDPOINT_URL for a store
+    other than Amazon's). Every step reads the split through this, so the same code trains from either."""
+
+    def __init__(self, location: str | Path):
+        self.location = str(location).rstrip("/")
+        self.remote = self.location.startswith("s3://")
+        if self.remote:
+            try:
+                self.fs, self.root = pyarrow.fs.FileSystem.from_uri(self.location)
+            except (OSError, pa.ArrowInvalid) as error:
+                raise ContractError(
+                    f"{self.location}: cannot reach this storage ({error}). Check AWS_* variables."
+                ) from None
+        else:
+            self.fs, self.root = pyarrow.fs.LocalFileSystem(), str(Path(self.location).resolve())
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.get_file_info(self.path(relative)).type != pyarrow.fs.FileType.NotFound
+
+    def read_text(self, relative: str) -> str:
+        with self.fs.open_input_stream(self.path(relative)) as stream:
+            return stream.read().decode()
+
+    def read_table(self, relative: str) -> pa.Table:
+        return pq.read_table(self.path(relative), filesystem=self.fs)
+
+    def sha256(self, relative: str) -> str:
+        """One hash over a folder's files, their relative paths and contents: file_sha256's, wherever it lives."""
+        folder = self.path(relative)
+        files = [item.path for item in self.fs.get_file_info(pyarrow.fs.FileSelector(folder, recursive=True))
+                 if item.type == pyarrow.fs.FileType.File]  # fmt: skip
+        digest = hashlib.sha256()
+        for file in sorted(files):
+            content = hashlib.sha256()
+            with self.fs.open_input_stream(file) as stream:
+                for block in iter(lambda stream=stream: stream.read(1 << 20), b""):
+                    content.update(block)
+            digest.update(f"{file[len(folder) + 1 :]}\t{content.hexdigest()}\n".encode())
+        return digest.hexdigest()
+
+    def publish(self, staging: Path) -> None:
+        """Put a finished split in place of the one there. A local folder is swapped in one rename; on S3 the old
+        objects go, the shards are copied, and the manifest last: a reader finds no manifest, or a whole split."""
+        if not self.remote:
+            shutil.rmtree(self.root, ignore_errors=True)
+            staging.rename(self.root)
+            return
+        self.fs.delete_dir_contents(self.root, missing_dir_ok=True)
+        for name in SPLITS:
+            pyarrow.fs.copy_files(str(staging / name), self.path(name), destination_filesystem=self.fs)
+        with self.fs.open_output_stream(self.path("manifest.json")) as stream:
+            stream.write((staging / "manifest.json").read_bytes())
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 class SplitWriter:
     """Rows into `<directory>/<part>/part-NNNNN.parquet`, at most `shard_rows` rows per shard.
 
-    Everything is written to a staging folder beside `directory` and moved into place by commit(): a failure
-    (abort) leaves the split that was there as it was.
+    Everything is written to a staging folder (beside a local `directory`, a temporary one for S3) and put in place by
+    commit(): a failure (abort) leaves the split that was there as it was.
     """
 
     def __init__(self, directory: str | Path, shard_rows: int):
-        self.directory, self.shard_rows = Path(directory), shard_rows
-        self.staging = self.directory.with_name(self.directory.name + ".staging")
-        shutil.rmtree(self.staging, ignore_errors=True)  # what a killed run left
-        self.staging.mkdir(parents=True)
+        self.store, self.shard_rows = Store(directory), shard_rows
+        if self.store.remote:
+            self.staging = Path(tempfile.mkdtemp(prefix="split-"))
+        else:
+            local = Path(self.store.root)
+            self.staging = local.with_name(local.name + ".staging")
+            shutil.rmtree(self.staging, ignore_errors=True)  # what a killed run left
+            self.staging.mkdir(parents=True)
         self.schema: pa.Schema | None = None
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.shards: dict[str, list[dict]] = {name: [] for name in SPLITS}
@@ -135,8 +201,7 @@ class SplitWriter:
                 "shards": self.shards[name],
             }
         (self.staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        shutil.rmtree(self.directory, ignore_errors=True)
-        self.staging.rename(self.directory)
+        self.store.publish(self.staging)
         return manifest
 
     def abort(self) -> None:
@@ -159,10 +224,13 @@ def save_splits(parts: dict[str, pd.DataFrame], directory: str | Path, source: s
 
 def read_manifest(directory: str | Path) -> dict:
     """The saved split's manifest; a clear error where there is none, or one an older version wrote (CSV parts)."""
-    path = Path(directory) / "manifest.json"
-    if not path.is_file():
-        raise ContractError(f"{path}: no saved split. Run `make validate` (it validates and splits the data) first.")
-    manifest = json.loads(path.read_text())
+    store = Store(directory)
+    if not store.exists("manifest.json"):
+        raise ContractError(
+            f"{store.location}/manifest.json: no saved split. Run `make validate` (it validates and splits the data) "
+            "first."
+        )
+    manifest = json.loads(store.read_text("manifest.json"))
     if manifest.get("format") != FORMAT:
         raise ContractError(f"{directory}/ holds a split in an older format. Run `make validate` to save it again.")
     return manifest
@@ -181,7 +249,7 @@ def check_part_current(directory: str | Path, name: str) -> dict:
     """The part's manifest entry, once its shards are checked against the hash `make validate` recorded: a hand-edited
     split is refused, not trained on."""
     part = read_manifest(directory)["parts"][name]
-    if file_sha256(Path(directory) / name) != part["sha256"]:
+    if Store(directory).sha256(name) != part["sha256"]:
         raise ContractError(
             f"{directory}/{name}/ changed after `make validate` saved it. Run `make validate` to check and re-split it."
         )
@@ -192,19 +260,19 @@ def load_split(directory: str | Path, name: str, rows: int | None = None, seed: 
     """Read one saved part, validated against the contract again (a hand-edited split is caught too): whole, or a
     seeded sample of at most `rows` rows read shard by shard (what a step needs of a part of millions of rows)."""
     part = read_manifest(directory)["parts"][name]
-    path = Path(directory) / name
+    store = Store(directory)
     if rows is None or part["rows"] <= rows:
-        frame = pq.read_table(path).to_pandas()
+        frame = store.read_table(name).to_pandas()
     else:
         wanted = np.sort(np.random.default_rng(seed).choice(part["rows"], size=rows, replace=False))
         pieces, start = [], 0
         for shard in part["shards"]:
             inside = wanted[(wanted >= start) & (wanted < start + shard["rows"])] - start
             if len(inside):
-                pieces.append(pq.read_table(Path(directory) / shard["file"]).take(inside).to_pandas())
+                pieces.append(store.read_table(shard["file"]).take(inside).to_pandas())
             start += shard["rows"]
         frame = pd.concat(pieces, ignore_index=True)
-    return validate_frame(frame.set_index("source_row"), path)
+    return validate_frame(frame.set_index("source_row"), f"{store.location}/{name}")
 
 
 def label_codes_sorted(levels: dict[str, int], codes: np.ndarray) -> np.ndarray:
@@ -234,8 +302,7 @@ def validate_and_split(source: str | Path, split_it: bool = True, progress: bool
 
 def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text: list[str]) -> tuple[int, dict | None]:
     data_cfg = config.load(DataConfig)
-    directory = Path(data_cfg.splits_dir)
-    writer = SplitWriter(directory, data_cfg.shard_rows) if split_it else None
+    writer = SplitWriter(data_cfg.splits_dir, data_cfg.shard_rows) if split_it else None
     spool_path = writer.staging / "validated.parquet" if writer else None
     spool: pq.ParquetWriter | None = None
     failures = FailureLog(source)

@@ -1,5 +1,6 @@
 """Train the classifier with Lightning and record everything needed to reproduce it in MLflow."""
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def train(overrides: list[str] | None = None, train_config: str = "train") -> di
 
 def log_lineage(best: Classifier, run_id: str, data_cfg: DataConfig, trainer: L.Trainer) -> dict:
     """Log the model (signature + input example), the contract, data hashes and the commit to the run."""
-    splits_dir = Path(data_cfg.splits_dir)
+    splits_dir = data_cfg.splits_dir  # a local folder or an s3:// prefix
     train_frame = load_split(splits_dir, "train", rows=LINEAGE_ROWS)
     served = Probabilities(best).eval()
     with tempfile.TemporaryDirectory() as scratch:
@@ -138,7 +139,7 @@ def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, traine
     """Into the run: tags, inputs, contract, manifest, drift reference and the model (program, example, signature and
     encoder files: `logged`). Returns MLflow's ModelInfo."""
     example, signature, encoder_files = logged
-    splits_dir = Path(data_cfg.splits_dir)
+    splits_dir = data_cfg.splits_dir
     manifest = read_manifest(splits_dir)
     commit, dirty = tracking.git_commit()
     with mlflow.start_run(run_id=run_id):
@@ -157,14 +158,16 @@ def log_run(run_id: str, model: Model, train_frame, data_cfg: DataConfig, traine
         for name in ("train", "val", "test"):
             frame = train_frame if name == "train" else load_split(splits_dir, name, rows=LINEAGE_ROWS)
             digest = manifest["parts"][name]["sha256"][:8]  # the whole part's, whether or not the frame is a sample
-            source = str(splits_dir / name)
+            source = f"{splits_dir.rstrip('/')}/{name}"
             dataset = mlflow.data.from_pandas(frame, source=source, targets=TASK.label, name=name, digest=digest)
             mlflow.log_input(dataset, context={"train": "training", "val": "validation", "test": "testing"}[name])
         with tempfile.TemporaryDirectory() as scratch:
             contract = Path(scratch) / "contract.yaml"
             contract.write_text(TASK.schema.to_yaml())
             mlflow.log_artifact(str(contract), artifact_path="contract")
-        mlflow.log_artifact(str(splits_dir / "manifest.json"), artifact_path="data")
+            copy = Path(scratch) / "manifest.json"  # the split may live on S3: logged from what was read
+            copy.write_text(json.dumps(manifest, indent=2) + "\n")
+            mlflow.log_artifact(str(copy), artifact_path="data")
         # What a drift check compares this version's inputs with: a sample of the task's reference split.
         if TASK.reference_split == "train":
             reference = train_frame

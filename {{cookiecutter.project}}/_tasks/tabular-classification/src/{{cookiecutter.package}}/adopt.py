@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,12 +309,16 @@ def _read(data: str, scratch: Path, given: dict | None = None) -> tuple[Table, d
 
 def _spool(path: Path, spool: Path, text: list[str], dialect: dict | None) -> Path:
     writer = None
+    started = shown = time.monotonic()
     try:
-        for _, batch in read_batches(path, BATCH_ROWS, text=text, dialect=dialect):
+        for start, batch in read_batches(path, BATCH_ROWS, text=text, dialect=dialect):
             arrow = pyarrow.Table.from_pandas(batch, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(spool, settled(arrow.schema))
             writer.write_table(arrow.cast(writer.schema))
+            if time.monotonic() - shown > 10:  # a large file: say where the reading is
+                shown = time.monotonic()
+                print(f"  adopt: {start + len(batch):,} rows read in {shown - started:.0f} s", flush=True)
     finally:
         if writer is not None:
             writer.close()

@@ -11,6 +11,7 @@ import torch
 
 from {{ cookiecutter.package }} import config, data
 from {{ cookiecutter.package }}.data import ShardStream, auto_batch_size, load_split, save_splits, split
+from {{ cookiecutter.package }}.splits import Store
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def sharded(workspace, bundled) -> Path:
 
 def _stream(sharded: Path, name: str = "train", **settings) -> ShardStream:
     part = json.loads((sharded / "manifest.json").read_text())["parts"][name]
-    return ShardStream(sharded, part["shards"], with_rows=True, **settings)
+    return ShardStream(Store(sharded), part["shards"], with_rows=True, **settings)
 
 
 def _epoch(stream: ShardStream, rank: int, world: int, monkeypatch) -> list[torch.Tensor]:
