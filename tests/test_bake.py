@@ -127,6 +127,7 @@ def expected_files(context: dict) -> set[str]:
         files |= {"tests/model/test_tokenizer.py", "tests/model/test_pretrained.py"}
     else:
         files |= {"tests/model/test_inputs.py", "tests/service/test_missing_values.py", "tests/data/test_stream.py"}
+        files.add("tests/data/test_adopt_batches.py")  # streaming: the split's shards, make adopt's batches
     if context["delivery"] != "replace":  # a Rollout in production, judged by the analysis (make monitoring)
         production = "deploy/overlays/production"
         files |= {f"{production}/{name}.yaml" for name in ("rollout", "rollout-transform", "analysis-template")}
