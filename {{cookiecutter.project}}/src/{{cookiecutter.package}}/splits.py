@@ -326,7 +326,7 @@ def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text
                 groups.append(valid[TASK.group].to_numpy())
             table = pa.Table.from_pandas(valid.rename_axis("source_row").reset_index(), preserve_index=False)
             if spool is None:
-                spool = pq.ParquetWriter(spool_path, settled(table.schema))
+                spool = pq.ParquetWriter(spool_path, settled(table.schema), compression="none")  # read once, soon
             spool.write_table(table.cast(spool.schema))
         failures.raise_if_any()
         if writer is None:

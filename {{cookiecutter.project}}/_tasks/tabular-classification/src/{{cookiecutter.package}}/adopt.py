@@ -314,7 +314,7 @@ def _spool(path: Path, spool: Path, text: list[str], dialect: dict | None) -> Pa
         for start, batch in read_batches(path, BATCH_ROWS, text=text, dialect=dialect):
             arrow = pyarrow.Table.from_pandas(batch, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(spool, settled(arrow.schema))
+                writer = pq.ParquetWriter(spool, settled(arrow.schema), compression="none")  # a scratch copy
             writer.write_table(arrow.cast(writer.schema))
             if time.monotonic() - shown > 10:  # a large file: say where the reading is
                 shown = time.monotonic()
