@@ -6,6 +6,7 @@ shuffle buffer, not the table. An image or text task holds its split's index or 
 
 import math
 import warnings
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,7 +176,7 @@ class ShardStream(IterableDataset):
             order = np.random.default_rng([self.seed, epoch]).permutation(order)  # the same on every process
         low, high = rank * self.rows // world, (rank + 1) * self.rows // world
         shuffler = np.random.default_rng([self.seed, epoch, rank])
-        sizes = self._sizes(high - low)
+        sizes = deque(self._sizes(high - low))
         pending: list[tuple[torch.Tensor, ...]] = []
         held = 0
         for chunk in self._chunks(order, low, high):
@@ -185,7 +186,7 @@ class ShardStream(IterableDataset):
                 pending, held = yield from self._emit(pending, sizes, shuffler, final=False)
         yield from self._emit(pending, sizes, shuffler, final=True)
 
-    def _emit(self, pending, sizes: list[int], shuffler: np.random.Generator, final: bool):
+    def _emit(self, pending, sizes: deque[int], shuffler: np.random.Generator, final: bool):
         """Yield whole batches from the buffer (shuffled); keep what does not fill the next one, unless `final`."""
         if not pending:
             return [], 0
@@ -195,7 +196,7 @@ class ShardStream(IterableDataset):
             buffer = [part[permutation] for part in buffer]
         start = 0
         while sizes and (final or start + sizes[0] <= len(buffer[1])):
-            size = sizes.pop(0)
+            size = sizes.popleft()
             yield tuple(part[start : start + size] for part in buffer)
             start += size
         rest = [part[start:] for part in buffer]
