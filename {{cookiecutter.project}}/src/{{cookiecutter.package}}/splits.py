@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from . import config
 from .config import DataConfig
 from .plugin import TASK
-from .validate import TEXT, ContractError, FailureLog, Reread, read_batches, settled, validate_frame
+from .validate import TEXT, ContractError, FailureLog, read_batches, reading_as_text, settled, validate_frame
 
 SPLITS = ("train", "val", "test")
 FORMAT = "parquet-shards"
@@ -292,12 +292,7 @@ def validate_and_split(source: str | Path, split_it: bool = True, progress: bool
     none failed, spooled as validated Parquet. Second pass: the spool's rows go to their parts. A failure anywhere
     writes nothing. Returns (rows, manifest or None when not split).
     """
-    text = list(TEXT)
-    while True:
-        try:
-            return _validate_and_split(source, split_it, progress, text)
-        except Reread as reread:  # a late batch held a value the column's guessed type cannot take
-            text.append(reread.column)
+    return reading_as_text(lambda text: _validate_and_split(source, split_it, progress, text), TEXT)
 
 
 def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text: list[str]) -> tuple[int, dict | None]:

@@ -1,8 +1,9 @@
 """Check a table against the data contract and report every failure, not just the first."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pandera.errors
@@ -10,6 +11,8 @@ import pandera.pandas as pa
 import pyarrow
 
 from .plugin import TASK
+
+T = TypeVar("T")
 
 SCHEMA = TASK.schema
 CONTRACT = TASK.contract  # where the contract is defined, named in every failure message
@@ -110,6 +113,16 @@ class Reread(Exception):
     def __init__(self, column: str):
         super().__init__(column)
         self.column = column
+
+
+def reading_as_text(read: Callable[[list[str]], T], text: list[str]) -> T:
+    """`read(text columns)`, again with each column a late batch showed to be text (Reread) added, until it reads."""
+    columns = list(text)
+    while True:
+        try:
+            return read(columns)
+        except Reread as reread:
+            columns.append(reread.column)
 
 
 def read_batches(

@@ -30,10 +30,10 @@ from .project_edits import AdoptionError, commit_with_project, replace_line, wri
 from .validate import (
     STANDARD,
     ContractError,
-    Reread,
     append_table,
     detect_dialect,
     read_batches,
+    reading_as_text,
     settled,
     write_table,
 )
@@ -290,14 +290,10 @@ def _read(data: str, scratch: Path, given: dict | None = None) -> tuple[Table, d
         raise AdoptionError(f"DATA={data}: not a .csv or .parquet file")
     csv = path.suffix.lower() in {".csv", ".txt"}
     dialect = detect_dialect(path, given) if csv and path.stat().st_size else None
-    text: list[str] = []  # no contract yet
-    try:
-        while True:
-            try:
-                table = Table(path, _spool(path, scratch / "table.parquet", text, dialect) if csv else None)
-                break
-            except Reread as reread:
-                text.append(reread.column)
+    try:  # no contract yet: every column's type inferred
+        table = reading_as_text(
+            lambda text: Table(path, _spool(path, scratch / "table.parquet", text, dialect) if csv else None), []
+        )
     except ContractError as error:
         raise AdoptionError(str(error).splitlines()[0]) from None
     except pa_errors as error:  # a file named .parquet that is not one
