@@ -24,7 +24,16 @@ from sklearn.model_selection import train_test_split
 from . import config
 from .config import DataConfig
 from .plugin import TASK
-from .validate import TEXT, ContractError, FailureLog, read_batches, reading_as_text, settled, validate_frame
+from .validate import (
+    TEXT,
+    ContractError,
+    FailureLog,
+    parquet_batches,
+    read_batches,
+    reading_as_text,
+    settled,
+    validate_frame,
+)
 
 SPLITS = ("train", "val", "test")
 FORMAT = "parquet-shards"
@@ -110,6 +119,10 @@ class Store:
 
     def read_table(self, relative: str) -> pa.Table:
         return pq.read_table(self.path(relative), filesystem=self.fs)
+
+    def open(self, relative: str) -> pq.ParquetFile:
+        """A shard, to read a row group at a time."""
+        return pq.ParquetFile(self.fs.open_input_file(self.path(relative)))
 
     def sha256(self, relative: str) -> str:
         """One hash over a folder's files, their relative paths and contents: file_sha256's, wherever it lives."""
@@ -335,7 +348,7 @@ def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text
         )
         spool.close()
         spool = None
-        _distribute(pq.ParquetFile(spool_path).iter_batches(batch_size=data_cfg.batch_rows), parts, writer)
+        _distribute(parquet_batches(pq.ParquetFile(spool_path), data_cfg.batch_rows), parts, writer)
         spool_path.unlink()
         return rows, writer.commit(source)
     except BaseException:

@@ -125,13 +125,23 @@ def reading_as_text(read: Callable[[list[str]], T], text: list[str]) -> T:
             columns.append(reread.column)
 
 
+def parquet_batches(
+    parquet: "pyarrow.parquet.ParquetFile", batch_rows: int, columns: list[str] | None = None
+) -> Iterator["pyarrow.RecordBatch"]:
+    """A Parquet file's rows in record batches of at most `batch_rows`, read with one reader per row group: a single
+    iter_batches over a whole file of many row groups keeps memory from each group it passed (pyarrow 26: 400 MiB
+    at 4M rows), so memory would follow the file's size, not a batch's."""
+    for group in range(parquet.num_row_groups):
+        yield from parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns)
+
+
 def read_batches(
     path: str | Path, batch_rows: int, text: list[str] = TEXT, dialect: dict | None = None
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """The table in batches of about `batch_rows` rows, each with the position of its first row: (start, frame).
 
-    Parquet: by row groups of `batch_rows`. CSV: pyarrow's streaming reader, in blocks sized from the first lines'
-    length. A folder (an image index) or a file read_table refuses comes whole, as read_table gives it. There is
+    Parquet: by row groups of `batch_rows`. CSV: pyarrow's streaming reader, its blocks joined into batches of
+    `batch_rows`. A folder (an image index) or a file read_table refuses comes whole, as read_table gives it. There is
     always at least one batch, empty for a table without rows.
     """
     dialect = {**STANDARD, **(DIALECT if dialect is None else dialect)}
@@ -150,7 +160,7 @@ def read_batches(
         except Exception as error:  # pyarrow raises many kinds for a file that is not Parquet
             raise ContractError(f"{path}: not a readable Parquet file ({type(error).__name__}: {error}).") from None
         start = 0
-        for batch in reader.iter_batches(batch_size=batch_rows):
+        for batch in parquet_batches(reader, batch_rows):
             yield start, batch.to_pandas()
             start += batch.num_rows
         if start == 0:
@@ -159,18 +169,23 @@ def read_batches(
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
     line_bytes = max(1, len(head) // max(1, head.count(b"\n")))
-    block = min(max(line_bytes * batch_rows, 1 << 16), 1 << 28)
-    start = 0
+    # pyarrow reads up to 32 blocks ahead of the reader: small blocks (a few MiB) keep that bounded, and are joined
+    # here into batches of `batch_rows` rows (pandera's per-batch cost stays small).
+    block = min(max(line_bytes * 1000, 1 << 22), 1 << 28)
+    start, read, pending = 0, 0, []
     try:
         reader = pyarrow.csv.open_csv(path, **_csv_options(dialect, text, block))
         for batch in reader:
-            yield start, batch.to_pandas()
-            start += batch.num_rows
-        if start == 0:
-            yield 0, reader.schema.empty_table().to_pandas()
+            pending.append(batch)
+            read += batch.num_rows
+            if read - start >= batch_rows:
+                yield start, pyarrow.Table.from_batches(pending).to_pandas()
+                start, pending = read, []
+        if pending or start == 0:
+            yield start, pyarrow.Table.from_batches(pending, schema=reader.schema).to_pandas()
     except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
         match = re.match(r"In CSV column #(\d+): CSV conversion error", str(error))
-        if match and start > 0:
+        if match and read > 0:
             raise Reread(reader.schema.names[int(match.group(1))]) from None
         raise _unreadable(path, error, dialect) from None
 
@@ -186,7 +201,8 @@ def detect_dialect(path: Path, given: dict | None = None) -> dict:
     import re
 
     given = {key: value for key, value in (given or {}).items() if value}
-    head = path.read_bytes()[:65536]
+    with open(path, "rb") as handle:  # the head only: the file may be gigabytes
+        head = handle.read(65536)
     encoding = given.get("encoding")
     if encoding is None:
         try:

@@ -32,6 +32,7 @@ from .validate import (
     ContractError,
     append_table,
     detect_dialect,
+    parquet_batches,
     read_batches,
     reading_as_text,
     settled,
@@ -259,13 +260,19 @@ class Table:
         return pq.read_table(self.path, columns=[name]).to_pandas()[name]
 
     def batches(self, columns: list[str]) -> Iterator[pd.DataFrame]:
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        for batch in parquet_batches(pq.ParquetFile(self.path), BATCH_ROWS, columns):
             yield batch.to_pandas()
 
     def head(self, rows: int, columns: list[str]) -> pd.DataFrame:
-        for batch in pq.ParquetFile(self.path).iter_batches(batch_size=rows, columns=columns):
-            return batch.to_pandas()
-        return pq.ParquetFile(self.path).schema_arrow.empty_table().to_pandas()[columns]
+        parquet, batches, held = pq.ParquetFile(self.path), [], 0
+        for batch in parquet_batches(parquet, rows, columns):
+            batches.append(batch)
+            held += batch.num_rows
+            if held >= rows:
+                break
+        if not batches:
+            return parquet.schema_arrow.empty_table().to_pandas()[columns]
+        return pyarrow.Table.from_batches(batches).slice(0, rows).to_pandas()
 
     def take(self, positions: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """The rows at `positions`, in that order (indexed by position)."""
@@ -361,7 +368,9 @@ def _sample(table: Table, labels: pd.Series, columns: list[str]) -> pd.DataFrame
     """Up to SAMPLE_ROWS rows, the classes in proportion (seeded)."""
     positions = np.arange(table.rows)
     if table.rows > SAMPLE_ROWS:
-        stratify = labels if labels.value_counts().min() >= 2 else None
+        # Stratified by the classes' codes in sorted order (np.unique's, so the same sample as the labels give):
+        # sklearn sorts the labels themselves otherwise, copies of millions of strings.
+        stratify = pd.Categorical(labels).codes if labels.value_counts().min() >= 2 else None
         positions = train_test_split(positions, train_size=SAMPLE_ROWS, stratify=stratify, random_state=0)[0]
     return table.take(positions, columns)
 
@@ -373,7 +382,7 @@ def _write_copy(table: Table, columns: list[str], target: Path, dialect: dict) -
         source = pq.ParquetFile(table.path)
         schema = pyarrow.schema([source.schema_arrow.field(name) for name in columns])
         with pq.ParquetWriter(target, schema) as writer:
-            for batch in source.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            for batch in parquet_batches(source, BATCH_ROWS, columns):
                 writer.write_batch(batch)
         return
     for batch in table.batches(columns):
