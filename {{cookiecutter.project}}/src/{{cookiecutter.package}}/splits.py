@@ -42,12 +42,10 @@ SHARD = "part-{:05d}.parquet"
 
 def file_sha256(path: str | Path) -> str:
     """The file's hash; for a folder (of images, of shards), one hash over every file's relative path and content."""
-    digest = hashlib.sha256()
     path = Path(path)
     if path.is_dir():
-        for file in sorted(item for item in path.rglob("*") if item.is_file()):
-            digest.update(f"{file.relative_to(path).as_posix()}\t{file_sha256(file)}\n".encode())
-        return digest.hexdigest()
+        return Store(path).sha256()
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -124,18 +122,21 @@ class Store:
         """A shard, to read a row group at a time."""
         return pq.ParquetFile(self.fs.open_input_file(self.path(relative)))
 
-    def sha256(self, relative: str) -> str:
-        """One hash over a folder's files, their relative paths and contents: file_sha256's, wherever it lives."""
-        folder = self.path(relative)
-        files = [item.path for item in self.fs.get_file_info(pyarrow.fs.FileSelector(folder, recursive=True))
-                 if item.type == pyarrow.fs.FileType.File]  # fmt: skip
+    def sha256(self, relative: str = "") -> str:
+        """One hash over a folder's files (the whole store's by default): a line per file, in the order of their
+        relative paths' parts, of the path, a tab and the content's hash. A local folder (file_sha256) and the same
+        files on S3 hash alike: the manifest's hash, made on the local staging folder, is checked here."""
+        folder = self.path(relative) if relative else self.root
+        selector = pyarrow.fs.FileSelector(folder, recursive=True)
+        files = {item.path[len(folder) + 1 :]: item.path for item in self.fs.get_file_info(selector)
+                 if item.type == pyarrow.fs.FileType.File}  # fmt: skip
         digest = hashlib.sha256()
-        for file in sorted(files):
+        for name in sorted(files, key=lambda name: name.split("/")):
             content = hashlib.sha256()
-            with self.fs.open_input_stream(file) as stream:
+            with self.fs.open_input_stream(files[name]) as stream:
                 for block in iter(lambda stream=stream: stream.read(1 << 20), b""):
                     content.update(block)
-            digest.update(f"{file[len(folder) + 1 :]}\t{content.hexdigest()}\n".encode())
+            digest.update(f"{name}\t{content.hexdigest()}\n".encode())
         return digest.hexdigest()
 
     def publish(self, staging: Path) -> None:
@@ -339,6 +340,7 @@ def _validate_and_split(source: str | Path, split_it: bool, progress: bool, text
         failures.raise_if_any()
         if writer is None:
             return rows, None
+        pa.default_memory_pool().release_unused()  # pass 1's batches, freed but kept by pyarrow: not on top of assign
         parts = assign(
             label_codes_sorted(levels, np.concatenate(codes)),
             data_cfg.val_fraction,
