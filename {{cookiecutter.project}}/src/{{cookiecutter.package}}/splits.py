@@ -70,7 +70,7 @@ def assign(
         if not first.all():
             parts = assign(labels[first], val_fraction, test_fraction, seed)
             return pd.Series(groups).map(pd.Series(parts, index=groups[first])).to_numpy(np.int8)
-    positions = np.arange(len(labels))
+    positions = np.arange(len(labels), dtype=np.int32 if len(labels) < 2**31 else np.int64)  # half the memory
     rest, test = train_test_split(positions, test_size=test_fraction, random_state=seed, stratify=labels)
     _, val = train_test_split(
         rest, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=labels[rest]

@@ -169,9 +169,9 @@ def read_batches(
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
     line_bytes = max(1, len(head) // max(1, head.count(b"\n")))
-    # pyarrow reads up to 32 blocks ahead of the reader: small blocks (a few MiB) keep that bounded, and are joined
-    # here into batches of `batch_rows` rows (pandera's per-batch cost stays small).
-    block = min(max(line_bytes * 1000, 1 << 22), 1 << 28)
+    # pyarrow reads up to 32 blocks ahead of the reader: blocks of at most 16,384 lines and 16 MiB (but 64 lines
+    # or more) keep that bounded; they are joined here into batches of `batch_rows` rows.
+    block = max(min(line_bytes * min(batch_rows, 16_384), 1 << 24), line_bytes * 64, 1 << 16)
     start, read, pending = 0, 0, []
     try:
         reader = pyarrow.csv.open_csv(path, **_csv_options(dialect, text, block))

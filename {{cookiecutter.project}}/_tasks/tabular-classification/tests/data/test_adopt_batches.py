@@ -39,3 +39,22 @@ def test_a_value_in_a_late_batch_that_is_not_a_number_makes_the_column_text_as_i
     column = table.column(numbers[0])
     assert not pd.api.types.is_numeric_dtype(column) and column.iloc[-1] == "unknown"
     pd.testing.assert_series_equal(column, whole[numbers[0]], check_dtype=False)
+
+
+def test_a_large_tables_sample_comes_from_a_seeded_subset_with_each_class_in_its_share(tmp_path, monkeypatch):
+    """Over CANDIDATE_ROWS rows the test sample is drawn from a seeded subset of the rows (sklearn's stratified draw
+    holds memory for every row it draws from). A table built so that a draw by position would be lopsided (the rows
+    sorted by class): the sample is still the table's own distinct rows, each class in its share, the same twice."""
+    shares = {"common": 0.7, "middle": 0.25, "rare": 0.05}
+    labels = [name for name, share in shares.items() for _ in range(round(share * 10_000))]
+    frame = pd.DataFrame({"row": range(len(labels)), "class": labels})
+    frame.to_parquet(tmp_path / "table.parquet", index=False)
+    table = adopt.Table(tmp_path / "table.parquet")
+    monkeypatch.setattr(adopt, "CANDIDATE_ROWS", 2_000)
+    monkeypatch.setattr(adopt, "SAMPLE_ROWS", 200)
+    sample = adopt._sample(table, table.column("class"), ["row", "class"])
+    pd.testing.assert_frame_equal(sample, adopt._sample(table, table.column("class"), ["row", "class"]))
+    assert len(sample) == 200 and sample["row"].is_unique
+    assert (sample["class"] == frame["class"].iloc[sample["row"]].to_numpy()).all(), "rows as the table has them"
+    counts = sample["class"].value_counts()
+    assert all(abs(counts.get(name, 0) - share * 200) <= 4 for name, share in shares.items()), counts.to_dict()
