@@ -169,12 +169,17 @@ def read_batches(
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
     line_bytes = max(1, len(head) // max(1, head.count(b"\n")))
-    # pyarrow reads up to 32 blocks ahead of the reader: blocks of at most 16,384 lines and 16 MiB (but 64 lines
-    # or more) keep that bounded; they are joined here into batches of `batch_rows` rows.
-    block = max(min(line_bytes * min(batch_rows, 16_384), 1 << 24), line_bytes * 64, 1 << 16)
-    start, read, pending = 0, 0, []
+    # pyarrow's streaming reader reads up to 32 blocks ahead: blocks of a few MiB keep that bounded (they are joined
+    # here into batches of `batch_rows`). It would guess each column's type from its first block alone: the types
+    # come from the first batch_rows lines instead, read at once (_head_types).
+    block = min(max(line_bytes * 64, 1 << 22), 1 << 26)
+    options = _csv_options(dialect, text, block)
+    types = _head_types(path, dialect, text, line_bytes * batch_rows)
+    options["convert_options"].column_types = types or options["convert_options"].column_types
+    start, read, pending, names = 0, 0, [], list(types)
     try:
-        reader = pyarrow.csv.open_csv(path, **_csv_options(dialect, text, block))
+        reader = pyarrow.csv.open_csv(path, **options)
+        names = reader.schema.names
         for batch in reader:
             pending.append(batch)
             read += batch.num_rows
@@ -185,9 +190,28 @@ def read_batches(
             yield start, pyarrow.Table.from_batches(pending, schema=reader.schema).to_pandas()
     except (pyarrow.ArrowInvalid, UnicodeDecodeError) as error:
         match = re.match(r"In CSV column #(\d+): CSV conversion error", str(error))
-        if match and read > 0:
-            raise Reread(reader.schema.names[int(match.group(1))]) from None
+        if match and int(match.group(1)) < len(names) and names[int(match.group(1))] not in text:
+            raise Reread(names[int(match.group(1))]) from None  # (read as text, a value it cannot take is named)
         raise _unreadable(path, error, dialect) from None
+
+
+def _head_types(path: Path, dialect: dict, text: list[str], size: int) -> dict:
+    """Each column's type as pyarrow infers it from the file's first `size` bytes (whole lines), read at once: what
+    reading a batch at once guessed. Empty where that head cannot be read alone (it is cut inside a quoted value):
+    the streaming reader then guesses from its first block."""
+    import pyarrow
+    import pyarrow.csv
+
+    with open(path, "rb") as handle:
+        head = handle.read(size + 1)
+    if len(head) > size:
+        head = head[: head.rfind(b"\n") + 1]
+    try:
+        options = _csv_options(dialect, text, max(len(head), 1 << 16) + 1)
+        schema = pyarrow.csv.read_csv(pyarrow.py_buffer(head), **options).schema
+    except (pyarrow.ArrowInvalid, UnicodeDecodeError):
+        return {}
+    return {field.name: field.type for field in schema}
 
 
 def detect_dialect(path: Path, given: dict | None = None) -> dict:
