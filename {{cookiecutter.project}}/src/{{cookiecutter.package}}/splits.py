@@ -120,16 +120,20 @@ class Store:
 
     def open(self, relative: str) -> pq.ParquetFile:
         """A shard, to read a row group at a time."""
-        return pq.ParquetFile(self.fs.open_input_file(self.path(relative)))
+        return pq.ParquetFile(self.path(relative), filesystem=self.fs)  # closed with the ParquetFile
 
     def sha256(self, relative: str = "") -> str:
         """One hash over a folder's files (the whole store's by default): a line per file, in the order of their
         relative paths' parts, of the path, a tab and the content's hash. A local folder (file_sha256) and the same
         files on S3 hash alike: the manifest's hash, made on the local staging folder, is checked here."""
         folder = self.path(relative) if relative else self.root
-        selector = pyarrow.fs.FileSelector(folder, recursive=True)
-        files = {item.path[len(folder) + 1 :]: item.path for item in self.fs.get_file_info(selector)
-                 if item.type == pyarrow.fs.FileType.File}  # fmt: skip
+        if self.remote:
+            selector = pyarrow.fs.FileSelector(folder, recursive=True)
+            files = {item.path[len(folder) + 1 :]: item.path for item in self.fs.get_file_info(selector)
+                     if item.type == pyarrow.fs.FileType.File}  # fmt: skip
+        else:  # pathlib's walk: a symlinked folder inside is not followed (pyarrow's would, round a loop too)
+            files = {item.relative_to(folder).as_posix(): str(item) for item in Path(folder).rglob("*")
+                     if item.is_file()}  # fmt: skip
         digest = hashlib.sha256()
         for name in sorted(files, key=lambda name: name.split("/")):
             content = hashlib.sha256()
